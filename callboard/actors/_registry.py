@@ -1,0 +1,301 @@
+"""Registry: which mailbox serves an address, and which addresses form a group.
+
+Delivery inside one process is a direct put into the receiving mailbox: no
+serialization, one isolation copy per receiver (see ``_isolation``). A group
+is an insertion-ordered mapping of member address to :class:`Membership`
+(join time and optional metadata, the ground for presence); members older
+than ``group_expiry`` are dropped the next time the group is used, as in
+Channels.
+
+Not here: the channel-layer API around it (``callboard.layers``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+import attrs
+
+from callboard.exceptions import ChannelFull
+
+from ._address import require_valid_channel_name, require_valid_group_name
+from ._isolation import copier_for
+from ._mailbox import DEFAULT_CAPACITY, Mailbox, OverflowPolicy
+from ._ratelog import RateLimitedLog
+
+__all__ = ["Membership", "Registry", "RegistryStatistics"]
+
+logger = logging.getLogger("callboard.registry")
+_ratelog = RateLimitedLog(logger)
+
+DEFAULT_GROUP_EXPIRY = 86_400.0
+"""Channels' default: a membership lasts a day unless renewed or discarded."""
+
+
+@attrs.frozen(kw_only=True)
+class Membership:
+    """One address's membership of one group.
+
+    Attributes:
+        address: the member.
+        joined_at: when it joined (or last re-joined), on the event loop's clock.
+        metadata: what the member said about itself when joining (presence), or ``None``.
+    """
+
+    address: str
+    joined_at: float
+    metadata: Mapping[str, Any] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RegistryStatistics:
+    """A snapshot of a registry's contents and counters."""
+
+    mailboxes: int
+    groups: int
+    memberships: int
+    sends: int
+    group_sends: int
+    group_deliveries: int
+    no_receiver: int
+    expired_memberships: int
+
+
+@attrs.define(eq=False)
+class Registry:
+    """Addresses to mailboxes and groups to members, for one event loop.
+
+    Every method is synchronous and never blocks: local delivery is a put.
+    Get the running loop's registry with :func:`callboard.actors.current_registry`.
+
+    Args:
+        group_expiry: seconds after which a membership lapses unless renewed.
+    """
+
+    group_expiry: float = DEFAULT_GROUP_EXPIRY
+    _mailboxes: dict[str, Mailbox] = attrs.field(factory=dict, init=False)
+    _groups: dict[str, dict[str, Membership]] = attrs.field(factory=dict, init=False)
+    _member_of: dict[str, set[str]] = attrs.field(factory=dict, init=False)
+    _sends: int = attrs.field(default=0, init=False)
+    _group_sends: int = attrs.field(default=0, init=False)
+    _group_deliveries: int = attrs.field(default=0, init=False)
+    _no_receiver: int = attrs.field(default=0, init=False)
+    _expired_memberships: int = attrs.field(default=0, init=False)
+
+    # -- mailboxes -------------------------------------------------------------
+
+    def register(
+        self,
+        address: str,
+        *,
+        capacity: int = DEFAULT_CAPACITY,
+        policy: OverflowPolicy | str = OverflowPolicy.DROP_NEWEST,
+    ) -> Mailbox:
+        """Create and register the mailbox for a new address.
+
+        Raises:
+            InvalidNameError: the address breaks the naming rules.
+            KeyError: the address is already registered.
+        """
+        require_valid_channel_name(address)
+        if address in self._mailboxes:
+            raise KeyError(f"Address {address!r} is already registered.")
+        mailbox = Mailbox(address, capacity, OverflowPolicy.coerce(policy))
+        self._mailboxes[address] = mailbox
+        return mailbox
+
+    def ensure(
+        self,
+        address: str,
+        *,
+        capacity: int = DEFAULT_CAPACITY,
+        policy: OverflowPolicy | str = OverflowPolicy.DROP_NEWEST,
+    ) -> Mailbox:
+        """Return the mailbox at ``address``, creating it if there is none."""
+        mailbox = self._mailboxes.get(address)
+        if mailbox is None:
+            mailbox = self.register(address, capacity=capacity, policy=policy)
+        return mailbox
+
+    def unregister(self, address: str) -> int:
+        """Remove an address: leave every group, close and discard its mailbox.
+
+        Returns:
+            How many queued messages were discarded (counted on the mailbox).
+        """
+        self.leave_all(address)
+        mailbox = self._mailboxes.pop(address, None)
+        return mailbox.discard() if mailbox is not None else 0
+
+    def lookup(self, address: str) -> Mailbox | None:
+        """Return the mailbox serving ``address``, or ``None``."""
+        return self._mailboxes.get(address)
+
+    def __contains__(self, address: object) -> bool:
+        return address in self._mailboxes
+
+    def addresses(self) -> list[str]:
+        """Return every registered address."""
+        return list(self._mailboxes)
+
+    def send_nowait(
+        self, address: str, message: dict[str, Any], *, deadline: float | None = None
+    ) -> bool:
+        """Put an isolated copy of ``message`` into the mailbox at ``address``.
+
+        Returns:
+            Whether it was queued. ``False`` when nobody is registered at the
+            address (counted as ``no_receiver``) or the mailbox's policy
+            dropped it (counted on the mailbox).
+
+        Raises:
+            ChannelFull: the mailbox is full and its policy is ``reject``.
+        """
+        self._sends += 1
+        mailbox = self._mailboxes.get(address)
+        if mailbox is None or mailbox.closed:
+            self._count_no_receiver(address)
+            return False
+        return mailbox.send_nowait(copier_for(message)(message), deadline=deadline)
+
+    def _count_no_receiver(self, address: str) -> None:
+        self._no_receiver += 1
+        _ratelog.log(
+            logging.INFO,
+            f"no_receiver:{address}",
+            "No mailbox at %r: message not delivered (its actor has ended).",
+            address,
+        )
+
+    # -- groups ----------------------------------------------------------------
+
+    def group_add(
+        self, group: str, address: str, *, metadata: Mapping[str, Any] | None = None
+    ) -> None:
+        """Add ``address`` to ``group``, or renew its membership (and metadata)."""
+        require_valid_group_name(group)
+        require_valid_channel_name(address)
+        members = self._groups.get(group)
+        if members is None:
+            members = self._groups[group] = {}
+        else:
+            members.pop(address, None)  # re-join moves to the end: order is join order
+        members[address] = Membership(
+            address=address, joined_at=anyio.current_time(), metadata=metadata
+        )
+        groups = self._member_of.get(address)
+        if groups is None:
+            self._member_of[address] = {group}
+        else:
+            groups.add(group)
+
+    def group_discard(self, group: str, address: str) -> None:
+        """Remove ``address`` from ``group``; nothing happens if it is not a member."""
+        require_valid_group_name(group)
+        require_valid_channel_name(address)
+        self._remove_member(group, address)
+
+    def _remove_member(self, group: str, address: str) -> None:
+        members = self._groups.get(group)
+        if members is not None and members.pop(address, None) is not None and not members:
+            del self._groups[group]
+        groups = self._member_of.get(address)
+        if groups is not None:
+            groups.discard(group)
+            if not groups:
+                del self._member_of[address]
+
+    def leave_all(self, address: str) -> None:
+        """Remove ``address`` from every group it is in."""
+        for group in tuple(self._member_of.get(address, ())):
+            self._remove_member(group, address)
+
+    def _expire(self, group: str, members: dict[str, Membership]) -> None:
+        cutoff = anyio.current_time() - self.group_expiry
+        while members:
+            first = next(iter(members.values()))
+            if first.joined_at >= cutoff:
+                return
+            self._expired_memberships += 1
+            self._remove_member(group, first.address)
+
+    def members(self, group: str) -> list[Membership]:
+        """Return the live memberships of ``group`` in join order."""
+        require_valid_group_name(group)
+        members = self._groups.get(group)
+        if not members:
+            return []
+        self._expire(group, members)
+        return list(members.values())
+
+    def group_size(self, group: str) -> int:
+        """Return how many live members ``group`` has."""
+        members = self._groups.get(group)
+        if not members:
+            return 0
+        self._expire(group, members)
+        return len(members)
+
+    def groups_of(self, address: str) -> frozenset[str]:
+        """Return the groups ``address`` belongs to."""
+        return frozenset(self._member_of.get(address, ()))
+
+    def group_send_nowait(
+        self, group: str, message: dict[str, Any], *, deadline: float | None = None
+    ) -> int:
+        """Put an isolated copy of ``message`` into every member's mailbox.
+
+        Never raises for a full mailbox: each member's policy applies, and a
+        ``reject`` policy counts the message as rejected on that mailbox.
+
+        Returns:
+            How many members queued it.
+        """
+        require_valid_group_name(group)
+        self._group_sends += 1
+        members = self._groups.get(group)
+        if not members:
+            return 0
+        self._expire(group, members)
+        copy = copier_for(message)
+        mailboxes = self._mailboxes
+        delivered = 0
+        for address in members:
+            mailbox = mailboxes.get(address)
+            if mailbox is None or mailbox.closed:
+                self._count_no_receiver(address)
+                continue
+            try:
+                if mailbox.send_nowait(copy(message), deadline=deadline):
+                    delivered += 1
+            except ChannelFull:  # policy `reject`: counted on the mailbox
+                continue
+        self._group_deliveries += delivered
+        return delivered
+
+    def flush(self) -> None:
+        """Discard every mailbox's content and every group (Channels' ``flush``).
+
+        Mailboxes stay registered (their actors keep running); layer-owned ones
+        are the layer's to forget.
+        """
+        for mailbox in self._mailboxes.values():
+            mailbox.clear()
+        self._groups.clear()
+        self._member_of.clear()
+
+    def statistics(self) -> RegistryStatistics:
+        """Return a snapshot of the registry's size and counters."""
+        return RegistryStatistics(
+            mailboxes=len(self._mailboxes),
+            groups=len(self._groups),
+            memberships=sum(len(m) for m in self._groups.values()),
+            sends=self._sends,
+            group_sends=self._group_sends,
+            group_deliveries=self._group_deliveries,
+            no_receiver=self._no_receiver,
+            expired_memberships=self._expired_memberships,
+        )
