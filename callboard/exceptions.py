@@ -137,13 +137,13 @@ class InvalidChannelLayerError(CallboardError, ValueError):
 # from CallboardError: consumers raise them to steer the connection.
 
 
-class StopConsumer(Exception):  # noqa: N818 - Channels' name
+class StopConsumer(Exception):
     """Raise in a consumer handler to end the consumer cleanly (Channels' name)."""
 
 
-class DenyConnection(Exception):  # noqa: N818 - Channels' name
+class DenyConnection(Exception):
     """Raise in ``websocket_connect`` to refuse the connection (Channels' name)."""
 
 
-class AcceptConnection(Exception):  # noqa: N818 - Channels' name
+class AcceptConnection(Exception):
     """Raise in ``websocket_connect`` to accept the connection (Channels' name)."""

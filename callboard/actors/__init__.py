@@ -16,8 +16,8 @@ from ._isolation import isolated_copy as isolated_copy
 from ._mailbox import DEFAULT_CAPACITY as DEFAULT_CAPACITY
 from ._mailbox import Mailbox as Mailbox
 from ._mailbox import MailboxStatistics as MailboxStatistics
-from ._mailbox import OverflowPolicy as OverflowPolicy
 from ._mailbox import Overflowed as Overflowed
+from ._mailbox import OverflowPolicy as OverflowPolicy
 from ._mailbox import open_mailbox as open_mailbox
 from ._registry import Membership as Membership
 from ._registry import Registry as Registry

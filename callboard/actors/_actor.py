@@ -24,7 +24,7 @@ from anyio.lowlevel import checkpoint, checkpoint_if_cancelled
 from callboard.exceptions import InvalidMessageError, NoHandlerError
 
 from ._address import new_address
-from ._mailbox import DEFAULT_CAPACITY, Mailbox, MailboxStatistics, OverflowPolicy, Overflowed
+from ._mailbox import DEFAULT_CAPACITY, Mailbox, MailboxStatistics, Overflowed, OverflowPolicy
 from ._runtime import Runtime, current_runtime
 
 __all__ = ["Actor", "ActorStatistics", "handler_name"]

@@ -73,7 +73,7 @@ def require_valid_channel_name(name: object, *, receive: bool = False) -> str:
             is a ``TypeError`` like Channels' and a ``ValueError``).
     """
     if name in _valid_channels and not receive:
-        return name  # type: ignore[return-value]  # membership implies str
+        return name  # membership implies a str
     checked = _check_length("channel", name)
     if _CHANNEL_RE.fullmatch(checked) is None:
         bang = checked.count("!")
@@ -109,7 +109,7 @@ def require_valid_group_name(name: object) -> str:
         InvalidNameError: naming the rule broken and the offending value.
     """
     if name in _valid_groups:
-        return name  # type: ignore[return-value]  # membership implies str
+        return name  # membership implies a str
     checked = _check_length("group", name)
     if _GROUP_RE.fullmatch(checked) is None:
         bad = sorted({c for c in checked if _GROUP_RE.fullmatch(c) is None})

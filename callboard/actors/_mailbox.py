@@ -127,6 +127,10 @@ def _check_capacity(capacity: int) -> int:
     return capacity
 
 
+def _coerce(policy: OverflowPolicy | str) -> OverflowPolicy:
+    return OverflowPolicy.coerce(policy)
+
+
 @attrs.define(eq=False)
 class Mailbox:
     """A bounded queue of messages for one actor (or one layer channel).
@@ -150,9 +154,7 @@ class Mailbox:
 
     _name: str
     _capacity: int = attrs.field(default=DEFAULT_CAPACITY, converter=_check_capacity)
-    _policy: OverflowPolicy = attrs.field(
-        default=OverflowPolicy.DROP_NEWEST, converter=OverflowPolicy.coerce
-    )
+    _policy: OverflowPolicy = attrs.field(default=OverflowPolicy.DROP_NEWEST, converter=_coerce)
     _queue: deque[tuple[float | None, Any]] = attrs.field(factory=deque, init=False)
     _not_empty: anyio.Event | None = attrs.field(default=None, init=False)
     _not_full: anyio.Event | None = attrs.field(default=None, init=False)
@@ -294,7 +296,9 @@ class Mailbox:
                 if event is not None:
                     self._not_empty = None
                     event.set()
-            self._log_drop("overflowed", "overflowed; its owner is told to close (policy disconnect)")
+            self._log_drop(
+                "overflowed", "overflowed; its owner is told to close (policy disconnect)"
+            )
             return False
         self._dropped_newest += 1
         self._log_drop("dropped_newest", "dropped a new message (policy drop_newest)")
