@@ -1,0 +1,147 @@
+"""Offload: running blocking code in worker threads, and calling home from them.
+
+Blocking code (a ``SyncConsumer`` handler, later Django's ORM) runs in a
+worker thread through :func:`run_sync`, bounded by one ``CapacityLimiter``
+per event loop. The worker thread remembers its *home*: the event loop that
+sent it. Async code that must run on that loop — the in-memory layer, a
+consumer's ``send`` — is wrapped with :func:`runs_at_home`: called on the
+home loop it runs directly; called from elsewhere (a worker thread, or the
+private asyncio loop asgiref's ``async_to_sync`` starts in yet another
+thread) it hops home with ``anyio.from_thread.run`` and blocks the caller
+until done. Plain threads the framework did not start (a Django view, a
+management command) reach the process's primary loop, registered by the
+server with :func:`set_primary_home`.
+
+Not here: database hygiene around offloaded calls (``callboard.django_bridge``).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any, ParamSpec, TypeVar
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+import attrs
+from anyio.lowlevel import EventLoopToken, RunVar, current_token
+
+__all__ = [
+    "DEFAULT_THREAD_LIMIT",
+    "Home",
+    "current_home",
+    "current_thread_limiter",
+    "run_sync",
+    "runs_at_home",
+    "set_primary_home",
+]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+DEFAULT_THREAD_LIMIT = 40
+"""Worker threads running blocking handlers at once, per event loop."""
+
+
+@attrs.frozen
+class Home:
+    """An event loop that async callables should run on, and its thread."""
+
+    token: EventLoopToken
+    thread_id: int
+
+
+_home: ContextVar[Home | None] = ContextVar("callboard_home", default=None)
+_primary: Home | None = None
+_limiter: RunVar[anyio.CapacityLimiter] = RunVar("callboard_thread_limiter")
+
+
+def current_home() -> Home | None:
+    """Return the loop this context belongs to: its own, a sender's, or the primary one."""
+    home = _home.get()
+    return home if home is not None else _primary
+
+
+def set_primary_home() -> Home:
+    """Make the running event loop the process's primary home and return it.
+
+    Plain threads the framework did not start call home to this loop. The
+    server sets it at start-up; call it yourself when you run your own loop.
+    """
+    global _primary
+    home = Home(current_token(), threading.get_ident())
+    _primary = home
+    _home.set(home)
+    return home
+
+
+def current_thread_limiter() -> anyio.CapacityLimiter:
+    """Return the running loop's limiter for :func:`run_sync` (created on first use)."""
+    try:
+        return _limiter.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(DEFAULT_THREAD_LIMIT)
+        _limiter.set(limiter)
+        return limiter
+
+
+async def run_sync(
+    function: Callable[..., T],
+    *args: object,
+    limiter: anyio.CapacityLimiter | None = None,
+    abandon_on_cancel: bool = False,
+) -> T:
+    """Run a blocking callable in a worker thread and return its result.
+
+    The thread's home is the calling loop, so :func:`runs_at_home` callables
+    (and ``async_to_sync`` of them) used inside ``function`` come back here.
+
+    Args:
+        function: the blocking callable.
+        *args: its positional arguments.
+        limiter: bounds concurrent threads; the loop's shared one by default.
+        abandon_on_cancel: let a cancelled caller return while the thread
+            finishes in the background (its result is then discarded).
+
+    Returns:
+        What ``function`` returned.
+
+    Raises:
+        Exception: whatever ``function`` raised.
+
+    Cancellation: by default the caller waits for the thread to finish.
+    """
+    home = _home.get()
+    if home is None or home.thread_id != threading.get_ident():
+        home = Home(current_token(), threading.get_ident())
+        _home.set(home)
+    return await anyio.to_thread.run_sync(
+        function,
+        *args,
+        limiter=limiter if limiter is not None else current_thread_limiter(),
+        abandon_on_cancel=abandon_on_cancel,
+    )
+
+
+def runs_at_home(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Wrap an async callable so it always runs on its home event loop.
+
+    On the home loop's thread the wrapper awaits ``method`` directly (one
+    context-variable read of overhead). Elsewhere it blocks the calling
+    thread until the home loop has run it; with no home known it runs in
+    place.
+    """
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        home = _home.get() or _primary
+        if home is None or home.thread_id == threading.get_ident():
+            return await method(*args, **kwargs)
+        return anyio.from_thread.run(
+            functools.partial(method, *args, **kwargs), token=home.token
+        )
+
+    return wrapper

@@ -1,0 +1,25 @@
+"""Channels-compatible consumer classes, each an actor speaking ASGI."""
+
+from ._base import AsyncConsumer as AsyncConsumer
+from ._base import SyncConsumer as SyncConsumer
+from ._http import AsyncHttpConsumer as AsyncHttpConsumer
+from ._websocket import CLOSE_INTERNAL_ERROR as CLOSE_INTERNAL_ERROR
+from ._websocket import CLOSE_INVALID_DATA as CLOSE_INVALID_DATA
+from ._websocket import CLOSE_TRY_AGAIN_LATER as CLOSE_TRY_AGAIN_LATER
+from ._websocket import AsyncJsonWebsocketConsumer as AsyncJsonWebsocketConsumer
+from ._websocket import AsyncWebsocketConsumer as AsyncWebsocketConsumer
+from ._websocket import JsonWebsocketConsumer as JsonWebsocketConsumer
+from ._websocket import WebsocketConsumer as WebsocketConsumer
+
+__all__ = [
+    "CLOSE_INTERNAL_ERROR",
+    "CLOSE_INVALID_DATA",
+    "CLOSE_TRY_AGAIN_LATER",
+    "AsyncConsumer",
+    "AsyncHttpConsumer",
+    "AsyncJsonWebsocketConsumer",
+    "AsyncWebsocketConsumer",
+    "JsonWebsocketConsumer",
+    "SyncConsumer",
+    "WebsocketConsumer",
+]

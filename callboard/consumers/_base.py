@@ -1,0 +1,280 @@
+"""AsyncConsumer and SyncConsumer: Channels' consumer classes, each an actor speaking ASGI.
+
+One consumer instance serves one connection (one ASGI scope). It is an
+:class:`~callboard.actors.Actor`: its address is ``self.channel_name``; ASGI
+events from the server (pumped from ``receive()``) and channel-layer messages
+arrive in its one bounded mailbox and are handled one at a time, so a handler
+never races another handler of the same consumer. There is no thread hop per
+message: only a ``SyncConsumer``'s handlers run in worker threads.
+
+A handler's exception ends this connection alone: it is logged once with its
+traceback, the connection is closed (WebSocket 1011, HTTP 500) and no other
+connection notices. Whatever way the connection ends, its address is
+unregistered and its group memberships released under a shielded deadline.
+
+Not here: the WebSocket and HTTP protocol helpers (``_websocket``, ``_http``).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+import anyio
+import anyio.from_thread
+
+from callboard._asgi import ASGIApp, Receive, Scope, Send
+from callboard.actors import Actor, Overflowed, run_sync
+from callboard.exceptions import StopConsumer
+from callboard.layers import DEFAULT_CHANNEL_LAYER, ChannelLayer, get_channel_layer
+
+__all__ = ["AsyncConsumer", "SyncConsumer"]
+
+logger = logging.getLogger("callboard.consumers")
+
+CLEANUP_TIMEOUT = 5.0
+"""Default bound, in seconds, on releasing a crashed connection's groups."""
+
+_DISCONNECT_EVENTS = frozenset({"websocket.disconnect", "http.disconnect"})
+
+
+class AsyncConsumer(Actor):
+    """Base consumer: dispatches every message by its ``type`` to an async handler.
+
+    Subclass it (or, usually, one of the WebSocket/HTTP consumers) and define
+    ``async def <type with dots as underscores>(self, message)``. Raise
+    :class:`~callboard.exceptions.StopConsumer` in a handler to end cleanly.
+
+    Class attributes:
+        channel_layer_alias: which configured layer ``self.channel_layer`` is.
+        mailbox_capacity: the mailbox's size (default 100, like Channels).
+        overflow_policy: what a full mailbox does (default ``"drop_newest"``).
+        cleanup_timeout: bound, in seconds, on releasing groups after a crash.
+
+    Instance attributes (set when the connection starts):
+        scope, channel_layer, channel_name, base_send.
+    """
+
+    _sync: ClassVar[bool] = False
+    channel_layer_alias: ClassVar[str] = DEFAULT_CHANNEL_LAYER
+    cleanup_timeout: ClassVar[float] = CLEANUP_TIMEOUT
+
+    scope: Scope
+    channel_layer: ChannelLayer | None
+    channel_name: str
+    base_send: Send
+    _task_group: anyio.abc.TaskGroup | None = None
+    _serve_scope: anyio.CancelScope | None = None
+    _failure: BaseException | None = None
+    _peer_closed: bool = False
+    _joined_groups: tuple[str, ...] = ()
+
+    def __init__(self, **kwargs: Any) -> None:
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+    # -- ASGI entry point ----------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one connection: the ASGI application entry point."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.base_send = send
+        with self.attach() as mailbox:
+            self.channel_name = mailbox.name
+            try:
+                async with anyio.create_task_group() as task_group:
+                    self._task_group = task_group
+                    task_group.start_soon(self._pump, receive)
+                    with anyio.CancelScope() as self._serve_scope:
+                        try:
+                            await self.serve()
+                        except StopConsumer:
+                            pass
+                        except Exception as exc:
+                            self._failure = exc
+                    task_group.cancel_scope.cancel()
+            finally:
+                self._task_group = None
+                failure = self._failure
+                if failure is not None or not self._peer_closed:
+                    with anyio.move_on_after(self.cleanup_timeout, shield=True):
+                        if failure is not None:
+                            await self._crashed(failure)
+                        await self._release_groups()
+
+    async def _pump(self, receive: Receive) -> None:
+        """Move ASGI events from the server into the mailbox, with backpressure."""
+        mailbox = self.mailbox
+        assert mailbox is not None
+        while True:
+            event = await receive()
+            if event.get("type") in _DISCONNECT_EVENTS:
+                self._peer_closed = True
+                await mailbox.send(event)
+                return
+            await mailbox.send(event)
+
+    async def _crashed(self, failure: BaseException) -> None:
+        logger.error(
+            "%s at %r crashed; closing this connection alone (path %r).",
+            type(self).__qualname__,
+            getattr(self, "channel_name", None),
+            self.scope.get("path"),
+            exc_info=failure,
+        )
+        report = self.scope.get("extensions", {}).get("callboard.test", {}).get("report_exception")
+        if report is not None:
+            report(failure)
+        if not self._peer_closed:
+            try:
+                await self.on_crash(failure)
+            except Exception:
+                logger.debug("Could not close %r after its crash.", self.channel_name, exc_info=True)
+
+    async def on_crash(self, failure: BaseException) -> None:
+        """Tell the client the connection failed (WebSocket 1011, HTTP 500).
+
+        Called once, after the failure was logged, under a shielded deadline.
+        The base class does nothing; protocol consumers override it.
+        """
+
+    async def _release_groups(self) -> None:
+        layer = self.channel_layer
+        groups = self._joined_groups
+        self._joined_groups = ()
+        if layer is None or not groups:
+            return
+        for group in groups:
+            await layer.group_discard(group, self.channel_name)
+
+    # -- actor behaviour -------------------------------------------------------------
+
+    async def handle_signal(self, signal: object) -> None:
+        """React to a mailbox signal; a ``disconnect``-policy overflow calls :meth:`on_overflow`."""
+        if isinstance(signal, Overflowed):
+            await self.on_overflow()
+
+    async def on_overflow(self) -> None:
+        """The mailbox overflowed under the ``disconnect`` policy; end the connection.
+
+        The base class stops the consumer; the WebSocket consumers close with 1013.
+        """
+        raise StopConsumer
+
+    def spawn(self, function: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Run ``function(*args)`` concurrently, owned by this consumer.
+
+        For long work that must not block disconnect or group messages.
+        The task is cancelled when the connection ends; if it raises, the
+        connection fails exactly as if a handler had raised.
+
+        Raises:
+            RuntimeError: the consumer is not serving a connection.
+        """
+        if self._task_group is None:
+            raise RuntimeError(f"{type(self).__qualname__}.spawn() needs a running connection.")
+        self._task_group.start_soon(self._run_spawned, function, args)
+
+    async def _run_spawned(self, function: Callable[..., Awaitable[Any]], args: Any) -> None:
+        try:
+            await function(*args)
+        except Exception as exc:
+            if self._failure is None:
+                self._failure = exc
+            if self._serve_scope is not None:
+                self._serve_scope.cancel()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """Send an ASGI event to the client (Channels' low-level ``send``).
+
+        After the client has gone, the event is dropped instead of failing.
+        """
+        if self._peer_closed:
+            logger.debug("Dropped %r to %r: the client has gone.", message.get("type"), self)
+            return
+        await self.base_send(message)
+
+    # -- building the application ------------------------------------------------------
+
+    @classmethod
+    def as_asgi(cls, **initkwargs: Any) -> ASGIApp:
+        """Return an ASGI application that serves each connection with a new instance.
+
+        Keyword arguments become instance attributes (or ``__init__``
+        arguments when the class defines its own ``__init__``), as Django's
+        ``as_view``. They are checked here, when the routing module is
+        imported, so a typo fails at start-up rather than at the first
+        connection.
+
+        Raises:
+            TypeError: a keyword the class does not accept, naming the valid ones.
+        """
+        _check_initkwargs(cls, initkwargs)
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            await cls(**initkwargs)(scope, receive, send)
+
+        app.consumer_class = cls  # type: ignore[attr-defined]  # Channels' attribute
+        app.consumer_initkwargs = initkwargs  # type: ignore[attr-defined]  # Channels' attribute
+        functools.update_wrapper(app, cls, updated=())
+        return app
+
+
+def _check_initkwargs(cls: type[AsyncConsumer], initkwargs: dict[str, Any]) -> None:
+    named: set[str] = set()
+    init = cls.__init__
+    if init is not AsyncConsumer.__init__ and not getattr(init, "_callboard_base_init", False):
+        signature = inspect.signature(init)
+        try:
+            signature.bind(None, **initkwargs)
+        except TypeError as exc:
+            raise TypeError(f"{cls.__qualname__}.as_asgi(): {exc}") from None
+        named = {
+            name
+            for name, p in signature.parameters.items()
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        }
+    for key in initkwargs:
+        if key in named:
+            continue
+        if key.startswith("_") or not hasattr(cls, key):
+            public = sorted(
+                name
+                for name in dir(cls)
+                if not name.startswith("_") and not callable(getattr(cls, name, None))
+            )
+            raise TypeError(
+                f"{cls.__qualname__}.as_asgi() got an unexpected keyword {key!r}: "
+                f"{cls.__qualname__} has no such attribute. "
+                f"Attributes you can set: {', '.join(public) or '(none)'}."
+            )
+        if callable(getattr(cls, key)):
+            raise TypeError(
+                f"{cls.__qualname__}.as_asgi() got {key!r}, which is a method; "
+                "only data attributes can be set this way."
+            )
+
+
+class SyncConsumer(AsyncConsumer):
+    """Consumer whose handlers are plain functions run in worker threads.
+
+    Each handler runs through the bounded offload (never on the event loop),
+    one at a time. Inside a handler, ``self.send(...)`` and
+    ``async_to_sync(self.channel_layer.group_send)(...)`` work as in Channels:
+    they run on the connection's event loop and block the thread until done.
+    """
+
+    _sync = True
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Run the handler for ``message`` in a worker thread."""
+        handler = self.find_handler(message)
+        await run_sync(handler, self, message)
+
+    def send(self, message: dict[str, Any]) -> None:  # type: ignore[override]  # Channels' sync API
+        """Send an ASGI event to the client from a handler thread (blocks until sent)."""
+        anyio.from_thread.run(AsyncConsumer.send, self, message)

@@ -1,0 +1,354 @@
+"""WebSocket consumers: Channels' four classes, sync and async, plain and JSON.
+
+``groups`` are joined before ``connect()`` and left on disconnect; ``accept``,
+``close``, ``send(text_data | bytes_data, close)`` and the JSON helpers keep
+Channels' signatures. Beyond Channels: a crash closes with 1011, a
+``disconnect``-policy overflow closes with 1013, and invalid JSON sent to a
+JSON consumer goes to :meth:`receive_json_error` (default: close with 1007)
+instead of crashing the connection.
+
+Not here: dispatch and the connection's lifetime (``_base``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+import anyio.from_thread
+
+from callboard.exceptions import AcceptConnection, DenyConnection, StopConsumer
+
+from ._base import AsyncConsumer, SyncConsumer
+
+__all__ = [
+    "CLOSE_INTERNAL_ERROR",
+    "CLOSE_INVALID_DATA",
+    "CLOSE_TRY_AGAIN_LATER",
+    "AsyncJsonWebsocketConsumer",
+    "AsyncWebsocketConsumer",
+    "JsonWebsocketConsumer",
+    "WebsocketConsumer",
+]
+
+CLOSE_INVALID_DATA = 1007
+"""Close code for a frame the consumer cannot interpret (invalid JSON)."""
+CLOSE_INTERNAL_ERROR = 1011
+"""Close code when a handler raised."""
+CLOSE_TRY_AGAIN_LATER = 1013
+"""Close code when the mailbox overflowed under the ``disconnect`` policy."""
+
+Headers = Iterable[tuple[bytes, bytes]]
+
+
+def _accept_event(subprotocol: str | None, headers: Headers | None) -> dict[str, Any]:
+    message: dict[str, Any] = {"type": "websocket.accept", "subprotocol": subprotocol}
+    if headers:
+        message["headers"] = list(headers)
+    return message
+
+
+def _close_event(code: int | bool | None, reason: str | None) -> dict[str, Any]:
+    message: dict[str, Any] = {"type": "websocket.close"}
+    if code is not None and code is not True:
+        message["code"] = code
+    if reason:
+        message["reason"] = reason
+    return message
+
+
+def _frame_event(text_data: str | None, bytes_data: bytes | None) -> dict[str, Any]:
+    if text_data is not None:
+        return {"type": "websocket.send", "text": text_data}
+    if bytes_data is not None:
+        return {"type": "websocket.send", "bytes": bytes_data}
+    raise ValueError("You must pass one of bytes_data or text_data")
+
+
+class _WebsocketState:
+    """What both WebSocket bases track about the handshake."""
+
+    groups: list[str] | None = None
+    _accepted: bool = False
+    _closed_by_us: bool = False
+
+    def _note_sent(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "websocket.accept":
+            self._accepted = True
+        elif kind == "websocket.close":
+            self._closed_by_us = True
+
+
+class AsyncWebsocketConsumer(_WebsocketState, AsyncConsumer):
+    """WebSocket consumer with async handlers (Channels' ``AsyncWebsocketConsumer``).
+
+    Override :meth:`connect`, :meth:`receive` and :meth:`disconnect`; add
+    ``async def`` handlers for channel-layer message types.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.groups is None:
+            self.groups = []
+
+    async def send_event(self, message: dict[str, Any]) -> None:
+        """Send a raw ASGI WebSocket event, tracking the handshake state."""
+        self._note_sent(message)
+        await AsyncConsumer.send(self, message)
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        """Join ``groups``, then call :meth:`connect`."""
+        layer = self.channel_layer
+        if self.groups and layer is not None:
+            for group in self.groups:
+                await layer.group_add(group, self.channel_name)
+            self._joined_groups = tuple(self.groups)
+        try:
+            await self.connect()
+        except AcceptConnection:
+            await self.accept()
+        except DenyConnection:
+            await self.close()
+
+    async def connect(self) -> None:
+        """Called when the client opens the connection; the default accepts it."""
+        await self.accept()
+
+    async def accept(self, subprotocol: str | None = None, headers: Headers | None = None) -> None:
+        """Accept the connection, optionally choosing a subprotocol and adding headers."""
+        await self.send_event(_accept_event(subprotocol, headers))
+
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        """Decode a frame event and call :meth:`receive`."""
+        if message.get("text") is not None:
+            await self.receive(text_data=message["text"])
+        else:
+            await self.receive(bytes_data=message["bytes"])
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Called with each frame from the client; override it."""
+
+    async def send(  # type: ignore[override]  # Channels' WebSocket signature
+        self,
+        text_data: str | None = None,
+        bytes_data: bytes | None = None,
+        close: bool | int = False,
+    ) -> None:
+        """Send a text or binary frame; ``close`` (True or a code) closes afterwards.
+
+        Raises:
+            ValueError: neither ``text_data`` nor ``bytes_data`` given.
+        """
+        await AsyncConsumer.send(self, _frame_event(text_data, bytes_data))
+        if close:
+            await self.close(close)
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        """Close the connection (before accept, this refuses it: HTTP 403)."""
+        await self.send_event(_close_event(code, reason))
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        """Leave ``groups``, call :meth:`disconnect`, and end the consumer."""
+        layer = self.channel_layer
+        if self.groups and layer is not None:
+            for group in self.groups:
+                await layer.group_discard(group, self.channel_name)
+        self._joined_groups = ()
+        await self.disconnect(message.get("code", 1005))
+        raise StopConsumer
+
+    async def disconnect(self, code: int) -> None:
+        """Called when the connection has closed, with the close code; override it."""
+
+    async def on_crash(self, failure: BaseException) -> None:
+        """Close with 1011 (or refuse the handshake if it was never accepted)."""
+        if not self._closed_by_us:
+            await self.send_event(
+                _close_event(CLOSE_INTERNAL_ERROR if self._accepted else None, None)
+            )
+
+    async def on_overflow(self) -> None:
+        """Close with 1013 (try again later); the disconnect then ends the consumer."""
+        if not self._closed_by_us:
+            await self.close(CLOSE_TRY_AGAIN_LATER)
+
+
+class AsyncJsonWebsocketConsumer(AsyncWebsocketConsumer):
+    """Async WebSocket consumer that speaks JSON text frames (Channels' class)."""
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        """Decode a text frame as JSON and call :meth:`receive_json`.
+
+        Raises:
+            ValueError: a binary frame arrived (as in Channels).
+        """
+        if not text_data:
+            raise ValueError("No text section for incoming WebSocket frame!")
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError as error:
+            await self.receive_json_error(text_data, error)
+            return
+        await self.receive_json(content, **kwargs)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Called with each decoded JSON message; override it."""
+
+    async def receive_json_error(self, text_data: str, error: ValueError) -> None:
+        """Called when a text frame is not valid JSON; the default closes with 1007.
+
+        Override it to answer with an error message and keep the connection.
+        """
+        await self.close(CLOSE_INVALID_DATA, "invalid JSON")
+
+    async def send_json(self, content: Any, close: bool | int = False) -> None:
+        """Encode ``content`` as JSON and send it as a text frame."""
+        await super().send(text_data=await self.encode_json(content), close=close)
+
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        """Decode JSON text (override for another decoder)."""
+        return json.loads(text_data)
+
+    @classmethod
+    async def encode_json(cls, content: Any) -> str:
+        """Encode JSON text (override for another encoder)."""
+        return json.dumps(content)
+
+
+class WebsocketConsumer(_WebsocketState, SyncConsumer):
+    """WebSocket consumer with plain handlers run in worker threads (Channels' class).
+
+    ``accept``, ``send``, ``close`` and the channel layer (through
+    ``async_to_sync``) work from the handler thread as in Channels.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.groups is None:
+            self.groups = []
+
+    def send_event(self, message: dict[str, Any]) -> None:
+        """Send a raw ASGI WebSocket event from the handler thread."""
+        self._note_sent(message)
+        SyncConsumer.send(self, message)
+
+    def websocket_connect(self, message: dict[str, Any]) -> None:
+        """Join ``groups``, then call :meth:`connect`."""
+        layer = self.channel_layer
+        if self.groups and layer is not None:
+            for group in self.groups:
+                anyio.from_thread.run(layer.group_add, group, self.channel_name)
+            self._joined_groups = tuple(self.groups)
+        try:
+            self.connect()
+        except AcceptConnection:
+            self.accept()
+        except DenyConnection:
+            self.close()
+
+    def connect(self) -> None:
+        """Called when the client opens the connection; the default accepts it."""
+        self.accept()
+
+    def accept(self, subprotocol: str | None = None, headers: Headers | None = None) -> None:
+        """Accept the connection, optionally choosing a subprotocol and adding headers."""
+        self.send_event(_accept_event(subprotocol, headers))
+
+    def websocket_receive(self, message: dict[str, Any]) -> None:
+        """Decode a frame event and call :meth:`receive`."""
+        if message.get("text") is not None:
+            self.receive(text_data=message["text"])
+        else:
+            self.receive(bytes_data=message["bytes"])
+
+    def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Called with each frame from the client; override it."""
+
+    def send(  # type: ignore[override]  # Channels' WebSocket signature
+        self,
+        text_data: str | None = None,
+        bytes_data: bytes | None = None,
+        close: bool | int = False,
+    ) -> None:
+        """Send a text or binary frame; ``close`` (True or a code) closes afterwards."""
+        SyncConsumer.send(self, _frame_event(text_data, bytes_data))
+        if close:
+            self.close(close)
+
+    def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        """Close the connection (before accept, this refuses it: HTTP 403)."""
+        self.send_event(_close_event(code, reason))
+
+    def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        """Leave ``groups``, call :meth:`disconnect`, and end the consumer."""
+        layer = self.channel_layer
+        if self.groups and layer is not None:
+            for group in self.groups:
+                anyio.from_thread.run(layer.group_discard, group, self.channel_name)
+        self._joined_groups = ()
+        self.disconnect(message.get("code", 1005))
+        raise StopConsumer
+
+    def disconnect(self, code: int) -> None:
+        """Called when the connection has closed, with the close code; override it."""
+
+    async def on_crash(self, failure: BaseException) -> None:
+        """Close with 1011 (or refuse the handshake if it was never accepted)."""
+        if not self._closed_by_us:
+            event = _close_event(CLOSE_INTERNAL_ERROR if self._accepted else None, None)
+            self._note_sent(event)
+            await AsyncConsumer.send(self, event)
+
+    async def on_overflow(self) -> None:
+        """Close with 1013 (try again later); the disconnect then ends the consumer."""
+        if not self._closed_by_us:
+            event = _close_event(CLOSE_TRY_AGAIN_LATER, None)
+            self._note_sent(event)
+            await AsyncConsumer.send(self, event)
+
+
+class JsonWebsocketConsumer(WebsocketConsumer):
+    """WebSocket consumer with threaded handlers that speaks JSON (Channels' class)."""
+
+    def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        """Decode a text frame as JSON and call :meth:`receive_json`.
+
+        Raises:
+            ValueError: a binary frame arrived (as in Channels).
+        """
+        if not text_data:
+            raise ValueError("No text section for incoming WebSocket frame!")
+        try:
+            content = self.decode_json(text_data)
+        except ValueError as error:
+            self.receive_json_error(text_data, error)
+            return
+        self.receive_json(content, **kwargs)
+
+    def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Called with each decoded JSON message; override it."""
+
+    def receive_json_error(self, text_data: str, error: ValueError) -> None:
+        """Called when a text frame is not valid JSON; the default closes with 1007."""
+        self.close(CLOSE_INVALID_DATA, "invalid JSON")
+
+    def send_json(self, content: Any, close: bool | int = False) -> None:
+        """Encode ``content`` as JSON and send it as a text frame."""
+        super().send(text_data=self.encode_json(content), close=close)
+
+    @classmethod
+    def decode_json(cls, text_data: str) -> Any:
+        """Decode JSON text (override for another decoder)."""
+        return json.loads(text_data)
+
+    @classmethod
+    def encode_json(cls, content: Any) -> str:
+        """Encode JSON text (override for another encoder)."""
+        return json.dumps(content)
