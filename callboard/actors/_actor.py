@@ -183,7 +183,7 @@ class Actor:
                     break
                 except anyio.EndOfStream:
                     return
-                if type(item) is dict:
+                if type(item) is dict or isinstance(item, dict):  # fast path first
                     await dispatch(item)
                     self._handled += 1
                 else:

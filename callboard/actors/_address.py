@@ -28,8 +28,9 @@ __all__ = [
 MAX_NAME_LENGTH = 100
 """Names must be strictly shorter than this (Channels' limit)."""
 
-_CHANNEL_RE = re.compile(r"[a-zA-Z\d\-_.]+(![a-zA-Z\d\-_.]*)?")
-_GROUP_RE = re.compile(r"[a-zA-Z\d\-_.]+")
+# re.ASCII: without it \d also matches non-ASCII digits such as '٣'.
+_CHANNEL_RE = re.compile(r"[a-zA-Z\d\-_.]+(![a-zA-Z\d\-_.]*)?", re.ASCII)
+_GROUP_RE = re.compile(r"[a-zA-Z\d\-_.]+", re.ASCII)
 _ALLOWED = "ASCII letters, digits, '-', '_' or '.'"
 
 _valid_channels: set[str] = set()
@@ -72,8 +73,11 @@ def require_valid_channel_name(name: object, *, receive: bool = False) -> str:
         InvalidNameError: naming the rule broken and the offending value (it
             is a ``TypeError`` like Channels' and a ``ValueError``).
     """
-    if name in _valid_channels and not receive:
-        return name  # membership implies a str
+    try:
+        if name in _valid_channels and not receive:
+            return name  # membership implies a str
+    except TypeError:  # unhashable, so not a str: _check_length says so
+        pass
     checked = _check_length("channel", name)
     if _CHANNEL_RE.fullmatch(checked) is None:
         bang = checked.count("!")
@@ -108,8 +112,11 @@ def require_valid_group_name(name: object) -> str:
     Raises:
         InvalidNameError: naming the rule broken and the offending value.
     """
-    if name in _valid_groups:
-        return name  # membership implies a str
+    try:
+        if name in _valid_groups:
+            return name  # membership implies a str
+    except TypeError:  # unhashable, so not a str: _check_length says so
+        pass
     checked = _check_length("group", name)
     if _GROUP_RE.fullmatch(checked) is None:
         bad = sorted({c for c in checked if _GROUP_RE.fullmatch(c) is None})

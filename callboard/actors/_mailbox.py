@@ -273,15 +273,16 @@ class Mailbox:
         if len(queue) < before:
             self._expired += before - len(queue)
             self._log_drop("expired", "expired (a message outlived its expiry unread)")
+            self._wake_senders()
         return len(queue) < self._capacity
 
     def _overflow(self) -> bool:
         """Apply the policy to a full mailbox; return whether to queue the new message."""
         policy = self._policy
         if policy is OverflowPolicy.DROP_OLDEST:
-            self._queue.popleft()
             self._dropped_oldest += 1
             self._log_drop("dropped_oldest", "evicted its oldest message (policy drop_oldest)")
+            self._queue.popleft()  # after logging, so the log shows the full depth
             return True
         if policy is OverflowPolicy.REJECT:
             self._rejected += 1
@@ -303,6 +304,13 @@ class Mailbox:
         self._dropped_newest += 1
         self._log_drop("dropped_newest", "dropped a new message (policy drop_newest)")
         return False
+
+    def _wake_senders(self) -> None:
+        """Wake every task waiting in :meth:`send`: expiring messages made room."""
+        event = self._not_full
+        if event is not None:
+            self._not_full = None
+            event.set()
 
     def _log_drop(self, reason: str, what: str) -> None:
         _ratelog.log(
@@ -337,6 +345,9 @@ class Mailbox:
             if deadline is not None and deadline <= anyio.current_time():
                 self._expired += 1
                 self._log_drop("expired", "expired (a message outlived its expiry unread)")
+                # Expiring made room: a sender waiting in send() must hear of it,
+                # or one blocked behind only expired messages waits forever.
+                self._wake_senders()
                 continue
             self._received += 1
             event = self._not_full

@@ -38,6 +38,7 @@ class RateLimitedLog:
             return
         if len(self._last) > 10_000:
             self._last.clear()
+            self._suppressed.clear()  # else keys seen twice, never again, pile up
         self._last[key] = now
         suppressed = self._suppressed.pop(key, 0)
         if suppressed:
