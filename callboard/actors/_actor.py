@@ -27,7 +27,7 @@ from ._address import new_address
 from ._mailbox import DEFAULT_CAPACITY, Mailbox, MailboxStatistics, Overflowed, OverflowPolicy
 from ._runtime import Runtime, current_runtime
 
-__all__ = ["Actor", "ActorStatistics", "handler_name"]
+__all__ = ["Actor", "ActorStatistics", "handler_name", "reserve_handler_names"]
 
 Handler = Callable[[Any, dict[str, Any]], Awaitable[None]]
 
@@ -49,6 +49,20 @@ def handler_name(message_type: object) -> str:
             "its 'type' must not start with '.' or '_' (that would name a private method)",
         )
     return name
+
+
+_RESERVED: set[str] = set()
+"""Method names of the runtime's own classes, never reachable as handlers."""
+
+
+def reserve_handler_names(cls: type) -> None:
+    """Make every public attribute of ``cls`` unreachable as a message handler.
+
+    A message ``{"type": "dispatch"}`` must not call the actor's machinery;
+    the runtime's base classes (this module's ``Actor``, the consumer bases)
+    reserve their names at import.
+    """
+    _RESERVED.update(name for name in vars(cls) if not name.startswith("_"))
 
 
 @attrs.frozen(kw_only=True)
@@ -109,7 +123,7 @@ class Actor:
             pass
         name = handler_name(message_type)
         function = getattr(type(self), name, None)
-        if function is None or not callable(function):
+        if function is None or not callable(function) or name in _RESERVED:
             raise NoHandlerError(message_type, name, type(self).__name__)
         if len(cache) < 1024:
             cache[message_type] = function
@@ -120,13 +134,21 @@ class Actor:
         await self.find_handler(message)(self, message)
 
     async def handle_signal(self, signal: object) -> None:
-        """React to a runtime signal from the mailbox.
+        """React to a runtime signal from the mailbox (or a non-dict put in it).
 
         The default stops the actor gracefully when a ``disconnect``-policy
         mailbox overflowed; consumers override it (a WebSocket closes with 1013).
+
+        Raises:
+            InvalidMessageError: ``signal`` is neither a known signal nor a
+                message (something other than a dict was sent).
         """
         if isinstance(signal, Overflowed):
             self.request_stop()
+            return
+        raise InvalidMessageError(
+            signal, "messages must be dicts with a 'type' key, like {'type': 'chat.message'}"
+        )
 
     # -- lifetime --------------------------------------------------------------
 
@@ -226,3 +248,6 @@ class Actor:
     def __repr__(self) -> str:
         depth = len(self.mailbox) if self.mailbox is not None else math.nan
         return f"<{type(self).__qualname__} {self.address or '(not running)'} depth={depth}>"
+
+
+reserve_handler_names(Actor)

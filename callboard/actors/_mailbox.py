@@ -161,7 +161,7 @@ class Mailbox:
     _receivers: int = attrs.field(default=0, init=False)
     _senders: int = attrs.field(default=0, init=False)
     _closed: bool = attrs.field(default=False, init=False)
-    _overflow_signal: bool = attrs.field(default=False, init=False)
+    _signals: list[object] | None = attrs.field(default=None, init=False)
     _overflow_fired: bool = attrs.field(default=False, init=False)
     _peak: int = attrs.field(default=0, init=False)
     _sent: int = attrs.field(default=0, init=False)
@@ -292,11 +292,7 @@ class Mailbox:
             self._overflowed += 1
             if not self._overflow_fired:
                 self._overflow_fired = True
-                self._overflow_signal = True
-                event = self._not_empty
-                if event is not None:
-                    self._not_empty = None
-                    event.set()
+                self.signal_nowait(Overflowed(address=self._name, capacity=self._capacity))
             self._log_drop(
                 "overflowed", "overflowed; its owner is told to close (policy disconnect)"
             )
@@ -323,6 +319,24 @@ class Mailbox:
             what,
         )
 
+    def signal_nowait(self, signal: object) -> None:
+        """Put a runtime signal (not a message) ahead of the queued messages.
+
+        Signals bypass the capacity and the policy and are not counted as
+        messages: they are how the runtime talks to the owner (overflow,
+        shutdown). A closed mailbox ignores them.
+        """
+        if self._closed:
+            return
+        if self._signals is None:
+            self._signals = [signal]
+        else:
+            self._signals.append(signal)
+        event = self._not_empty
+        if event is not None:
+            self._not_empty = None
+            event.set()
+
     # -- receiving -------------------------------------------------------------
 
     def receive_nowait(self) -> Any:
@@ -336,9 +350,9 @@ class Mailbox:
             anyio.WouldBlock: nothing is queued.
             anyio.EndOfStream: the mailbox is closed and empty.
         """
-        if self._overflow_signal:
-            self._overflow_signal = False
-            return Overflowed(address=self._name, capacity=self._capacity)
+        signals = self._signals
+        if signals:
+            return signals.pop(0)
         queue = self._queue
         while queue:
             deadline, message = queue.popleft()
@@ -365,7 +379,7 @@ class Mailbox:
         Returns at once, without a checkpoint, when there already is one: the
         owner's loop drains a batch per wake-up with :meth:`receive_nowait`.
         """
-        while not self._queue and not self._overflow_signal and not self._closed:
+        while not self._queue and not self._signals and not self._closed:
             if self._not_empty is None:
                 self._not_empty = anyio.Event()
             event = self._not_empty
@@ -429,7 +443,7 @@ class Mailbox:
     def discard(self) -> int:
         """Close, then drop and count every queued message; return how many."""
         self.close()
-        self._overflow_signal = False
+        self._signals = None
         return self.clear()
 
     def statistics(self) -> MailboxStatistics:

@@ -367,11 +367,21 @@ async def test_handle_signal_can_be_overridden() -> None:
     assert [m["n"] for m in actor.seen] == [0, 2]
 
 
-async def test_the_default_handle_signal_ignores_other_signals() -> None:
+async def test_a_non_dict_put_in_the_mailbox_is_an_invalid_message() -> None:
     actor = Recorder()
     with actor.attach() as mailbox:
-        await actor.handle_signal(object())
+        with pytest.raises(InvalidMessageError, match="messages must be dicts"):
+            await actor.handle_signal(["not", "a", "dict"])
         assert not mailbox.closed
+
+
+async def test_a_message_naming_the_actors_machinery_has_no_handler() -> None:
+    actor = Recorder()
+    with actor.attach():
+        with pytest.raises(NoHandlerError, match="dispatch"):
+            await actor.dispatch({"type": "dispatch"})
+        with pytest.raises(NoHandlerError, match="request_stop"):
+            await actor.dispatch({"type": "request.stop"})
 
 
 # -- run: cancellation, timeout, owner shutdown, peer closing --------------------------------------
