@@ -12,6 +12,14 @@ from ._address import non_local_name as non_local_name
 from ._address import process_name as process_name
 from ._address import require_valid_channel_name as require_valid_channel_name
 from ._address import require_valid_group_name as require_valid_group_name
+from ._child import Child as Child
+from ._child import ChildFactory as ChildFactory
+from ._child import ChildSpec as ChildSpec
+from ._child import ChildState as ChildState
+from ._child import RestartType as RestartType
+from ._child import Stoppable as Stoppable
+from ._child import TaskChild as TaskChild
+from ._handle import ChildHandle as ChildHandle
 from ._isolation import isolated_copy as isolated_copy
 from ._mailbox import DEFAULT_CAPACITY as DEFAULT_CAPACITY
 from ._mailbox import Mailbox as Mailbox
@@ -19,19 +27,42 @@ from ._mailbox import MailboxStatistics as MailboxStatistics
 from ._mailbox import Overflowed as Overflowed
 from ._mailbox import OverflowPolicy as OverflowPolicy
 from ._mailbox import open_mailbox as open_mailbox
+from ._offload import DEFAULT_THREAD_LIMIT as DEFAULT_THREAD_LIMIT
+from ._offload import Home as Home
+from ._offload import current_home as current_home
+from ._offload import current_thread_limiter as current_thread_limiter
+from ._offload import run_sync as run_sync
+from ._offload import runs_at_home as runs_at_home
+from ._offload import set_primary_home as set_primary_home
 from ._registry import Membership as Membership
 from ._registry import Registry as Registry
 from ._registry import RegistryStatistics as RegistryStatistics
+from ._restart import RestartStrategy as RestartStrategy
+from ._restart import SupervisorConfig as SupervisorConfig
 from ._runtime import Runtime as Runtime
 from ._runtime import RuntimeStatistics as RuntimeStatistics
 from ._runtime import current_registry as current_registry
 from ._runtime import current_runtime as current_runtime
+from ._stats import ChildStatistics as ChildStatistics
+from ._stats import SupervisorStatistics as SupervisorStatistics
+from ._supervisor import Supervisor as Supervisor
+from ._supervisor import open_supervisor as open_supervisor
+from ._supervisor import start_supervisor as start_supervisor
+from ._supervisor import supervisor_spec as supervisor_spec
 
 __all__ = [
     "DEFAULT_CAPACITY",
+    "DEFAULT_THREAD_LIMIT",
     "MAX_NAME_LENGTH",
     "Actor",
     "ActorStatistics",
+    "Child",
+    "ChildFactory",
+    "ChildHandle",
+    "ChildSpec",
+    "ChildState",
+    "ChildStatistics",
+    "Home",
     "Mailbox",
     "MailboxStatistics",
     "Membership",
@@ -39,16 +70,31 @@ __all__ = [
     "Overflowed",
     "Registry",
     "RegistryStatistics",
+    "RestartStrategy",
+    "RestartType",
     "Runtime",
     "RuntimeStatistics",
+    "Stoppable",
+    "Supervisor",
+    "SupervisorConfig",
+    "SupervisorStatistics",
+    "TaskChild",
+    "current_home",
     "current_registry",
     "current_runtime",
+    "current_thread_limiter",
     "handler_name",
     "isolated_copy",
     "new_address",
     "non_local_name",
     "open_mailbox",
+    "open_supervisor",
     "process_name",
     "require_valid_channel_name",
     "require_valid_group_name",
+    "run_sync",
+    "runs_at_home",
+    "set_primary_home",
+    "start_supervisor",
+    "supervisor_spec",
 ]
