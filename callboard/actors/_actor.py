@@ -96,6 +96,7 @@ class Actor:
     mailbox: Mailbox | None = None
     _runtime: Runtime | None = None
     _handled: int = 0
+    _stop_requested: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -175,6 +176,8 @@ class Actor:
         )
         self.address, self.mailbox, self._runtime = address, mailbox, runtime
         runtime.actors[address] = self
+        if self._stop_requested:
+            mailbox.close()
         try:
             yield mailbox
         finally:
@@ -225,10 +228,13 @@ class Actor:
     def request_stop(self) -> None:
         """Ask the actor to finish: queued messages are handled, then it ends.
 
-        Never blocks; idempotent; does nothing when it is not running.
+        Never blocks; idempotent. Asked before the actor is attached, it
+        takes effect as soon as it is.
         """
         if self.mailbox is not None:
             self.mailbox.close()
+        else:
+            self._stop_requested = True
 
     def send_nowait(self, message: dict[str, Any]) -> bool:
         """Deliver a message to this actor's own mailbox (policy applies)."""

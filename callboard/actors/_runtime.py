@@ -8,8 +8,11 @@ Not here: the actors themselves (``_actor``) and restarts (``_supervisor``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import attrs
 from anyio.lowlevel import RunVar
 
@@ -17,6 +20,7 @@ from ._registry import Registry, RegistryStatistics
 
 if TYPE_CHECKING:
     from ._actor import Actor
+    from ._supervisor import Supervisor
 
 __all__ = ["Runtime", "RuntimeStatistics", "current_registry", "current_runtime"]
 
@@ -41,6 +45,36 @@ class Runtime:
     actors: dict[str, Actor] = attrs.field(factory=dict)
     extras: dict[str, Any] = attrs.field(factory=dict)
     """Per-loop state other subsystems keep with the runtime, keyed by their name."""
+    supervisor: Supervisor | None = None
+    """The root supervisor connections enroll with, when a server set one."""
+
+    def enroll(self, actor: Actor) -> AbstractContextManager[anyio.CancelScope | None]:
+        """Enroll ``actor`` with the root supervisor for the block, if there is one.
+
+        Under a server, shutdown then reaches the actor (``request_stop``)
+        and, after the grace period, cancels the block. Without a root
+        supervisor (a communicator in a test) it does nothing.
+        """
+        if self.supervisor is None:
+            return nullcontext()
+        return self.supervisor.enroll(actor)
+
+    @contextmanager
+    def using_supervisor(self, supervisor: Supervisor) -> Iterator[Supervisor]:
+        """Make ``supervisor`` the root supervisor for the block."""
+        previous, self.supervisor = self.supervisor, supervisor
+        try:
+            yield supervisor
+        finally:
+            self.supervisor = previous
+
+    async def shutdown(self, grace: float) -> None:
+        """Ask every enrolled actor to finish within ``grace`` seconds, then cancel them.
+
+        Does nothing without a root supervisor.
+        """
+        if self.supervisor is not None:
+            await self.supervisor.shutdown(grace)
 
     def statistics(self) -> RuntimeStatistics:
         """Return a snapshot of live actors and the registry."""
