@@ -60,9 +60,12 @@ def reserve_handler_names(cls: type) -> None:
 
     A message ``{"type": "dispatch"}`` must not call the actor's machinery;
     the runtime's base classes (this module's ``Actor``, the consumer bases)
-    reserve their names at import.
+    reserve their names at import. Handlers of protocol events (names that
+    start with ``websocket_``, ``http_`` or ``lifespan_``) stay reachable.
     """
-    _RESERVED.update(name for name in vars(cls) if not name.startswith("_"))
+    _RESERVED.update(
+        name for name in vars(cls) if not name.startswith(("_", "websocket_", "http_", "lifespan_"))
+    )
 
 
 @attrs.frozen(kw_only=True)

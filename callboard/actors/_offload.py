@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
@@ -126,7 +126,9 @@ async def run_sync(
     )
 
 
-def runs_at_home(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+def runs_at_home(
+    method: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
     """Wrap an async callable so it always runs on its home event loop.
 
     On the home loop's thread the wrapper awaits ``method`` directly (one
@@ -140,8 +142,6 @@ def runs_at_home(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]
         home = _home.get() or _primary
         if home is None or home.thread_id == threading.get_ident():
             return await method(*args, **kwargs)
-        return anyio.from_thread.run(
-            functools.partial(method, *args, **kwargs), token=home.token
-        )
+        return anyio.from_thread.run(functools.partial(method, *args, **kwargs), token=home.token)
 
     return wrapper

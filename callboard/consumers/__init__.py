@@ -1,8 +1,10 @@
 """Channels-compatible consumer classes, each an actor speaking ASGI."""
 
 from ._base import AsyncConsumer as AsyncConsumer
+from ._base import ShutdownRequested as ShutdownRequested
 from ._base import SyncConsumer as SyncConsumer
 from ._http import AsyncHttpConsumer as AsyncHttpConsumer
+from ._websocket import CLOSE_GOING_AWAY as CLOSE_GOING_AWAY
 from ._websocket import CLOSE_INTERNAL_ERROR as CLOSE_INTERNAL_ERROR
 from ._websocket import CLOSE_INVALID_DATA as CLOSE_INVALID_DATA
 from ._websocket import CLOSE_TRY_AGAIN_LATER as CLOSE_TRY_AGAIN_LATER
@@ -12,6 +14,7 @@ from ._websocket import JsonWebsocketConsumer as JsonWebsocketConsumer
 from ._websocket import WebsocketConsumer as WebsocketConsumer
 
 __all__ = [
+    "CLOSE_GOING_AWAY",
     "CLOSE_INTERNAL_ERROR",
     "CLOSE_INVALID_DATA",
     "CLOSE_TRY_AGAIN_LATER",
@@ -20,6 +23,7 @@ __all__ = [
     "AsyncJsonWebsocketConsumer",
     "AsyncWebsocketConsumer",
     "JsonWebsocketConsumer",
+    "ShutdownRequested",
     "SyncConsumer",
     "WebsocketConsumer",
 ]

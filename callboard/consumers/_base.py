@@ -25,9 +25,11 @@ from typing import Any, ClassVar
 
 import anyio
 import anyio.from_thread
+import attrs
 
 from callboard._asgi import ASGIApp, Receive, Scope, Send
-from callboard.actors import Actor, Overflowed, run_sync
+from callboard.actors import Actor, Overflowed, current_runtime, run_sync
+from callboard.actors._actor import reserve_handler_names
 from callboard.exceptions import StopConsumer
 from callboard.layers import DEFAULT_CHANNEL_LAYER, ChannelLayer, get_channel_layer
 
@@ -39,6 +41,11 @@ CLEANUP_TIMEOUT = 5.0
 """Default bound, in seconds, on releasing a crashed connection's groups."""
 
 _DISCONNECT_EVENTS = frozenset({"websocket.disconnect", "http.disconnect"})
+
+
+@attrs.frozen
+class ShutdownRequested:
+    """Signal to a consumer: the server is shutting down; finish this connection."""
 
 
 class AsyncConsumer(Actor):
@@ -83,7 +90,8 @@ class AsyncConsumer(Actor):
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.base_send = send
-        with self.attach() as mailbox:
+        runtime = current_runtime()
+        with self.attach(runtime) as mailbox, runtime.enroll(self):
             self.channel_name = mailbox.name
             try:
                 async with anyio.create_task_group() as task_group:
@@ -133,7 +141,9 @@ class AsyncConsumer(Actor):
             try:
                 await self.on_crash(failure)
             except Exception:
-                logger.debug("Could not close %r after its crash.", self.channel_name, exc_info=True)
+                logger.debug(
+                    "Could not close %r after its crash.", self.channel_name, exc_info=True
+                )
 
     async def on_crash(self, failure: BaseException) -> None:
         """Tell the client the connection failed (WebSocket 1011, HTTP 500).
@@ -154,9 +164,29 @@ class AsyncConsumer(Actor):
     # -- actor behaviour -------------------------------------------------------------
 
     async def handle_signal(self, signal: object) -> None:
-        """React to a mailbox signal; a ``disconnect``-policy overflow calls :meth:`on_overflow`."""
-        if isinstance(signal, Overflowed):
+        """React to a mailbox signal: overflow calls :meth:`on_overflow`, shutdown
+        :meth:`on_shutdown`."""
+        if isinstance(signal, ShutdownRequested):
+            await self.on_shutdown()
+        elif isinstance(signal, Overflowed):
             await self.on_overflow()
+        else:
+            await super().handle_signal(signal)
+
+    def request_stop(self) -> None:
+        """Ask the consumer to finish its connection (the server is shutting down).
+
+        Queues a shutdown signal ahead of waiting messages; the consumer then
+        calls :meth:`on_shutdown` (a WebSocket closes with 1001).
+        """
+        if self.mailbox is None:
+            super().request_stop()
+        else:
+            self.mailbox.signal_nowait(ShutdownRequested())
+
+    async def on_shutdown(self) -> None:
+        """The server is shutting down: end this connection. The base class stops at once."""
+        raise StopConsumer
 
     async def on_overflow(self) -> None:
         """The mailbox overflowed under the ``disconnect`` policy; end the connection.
@@ -278,3 +308,7 @@ class SyncConsumer(AsyncConsumer):
     def send(self, message: dict[str, Any]) -> None:  # type: ignore[override]  # Channels' sync API
         """Send an ASGI event to the client from a handler thread (blocks until sent)."""
         anyio.from_thread.run(AsyncConsumer.send, self, message)
+
+
+reserve_handler_names(AsyncConsumer)
+reserve_handler_names(SyncConsumer)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from callboard.actors._actor import reserve_handler_names
 from callboard.exceptions import StopConsumer
 
 from ._base import AsyncConsumer
@@ -113,6 +114,14 @@ class AsyncHttpConsumer(AsyncConsumer):
         await self.disconnect()
         raise StopConsumer
 
+    async def on_shutdown(self) -> None:
+        """The server is shutting down: end an open stream; let a plain request finish."""
+        if self._response_started and not self._response_finished:
+            await self.send_body(b"")
+            raise StopConsumer
+        if not self._response_started and self.keep_open:
+            raise StopConsumer
+
     async def on_crash(self, failure: BaseException) -> None:
         """Answer 500 if no response was started; otherwise end the body."""
         if not self._response_started:
@@ -121,3 +130,6 @@ class AsyncHttpConsumer(AsyncConsumer):
             )
         elif not self._response_finished:
             await self.send_body(b"")
+
+
+reserve_handler_names(AsyncHttpConsumer)

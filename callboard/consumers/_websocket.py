@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import Any
 
 import anyio.from_thread
 
+from callboard.actors._actor import reserve_handler_names
 from callboard.exceptions import AcceptConnection, DenyConnection, StopConsumer
 
 from ._base import AsyncConsumer, SyncConsumer
 
 __all__ = [
+    "CLOSE_GOING_AWAY",
     "CLOSE_INTERNAL_ERROR",
     "CLOSE_INVALID_DATA",
     "CLOSE_TRY_AGAIN_LATER",
@@ -32,6 +34,8 @@ __all__ = [
     "WebsocketConsumer",
 ]
 
+CLOSE_GOING_AWAY = 1001
+"""Close code when the server shuts down."""
 CLOSE_INVALID_DATA = 1007
 """Close code for a frame the consumer cannot interpret (invalid JSON)."""
 CLOSE_INTERNAL_ERROR = 1011
@@ -174,6 +178,11 @@ class AsyncWebsocketConsumer(_WebsocketState, AsyncConsumer):
         if not self._closed_by_us:
             await self.close(CLOSE_TRY_AGAIN_LATER)
 
+    async def on_shutdown(self) -> None:
+        """Close with 1001 (going away); the disconnect then runs :meth:`disconnect`."""
+        if not self._closed_by_us:
+            await self.close(CLOSE_GOING_AWAY if self._accepted else None)
+
 
 class AsyncJsonWebsocketConsumer(AsyncWebsocketConsumer):
     """Async WebSocket consumer that speaks JSON text frames (Channels' class)."""
@@ -306,8 +315,15 @@ class WebsocketConsumer(_WebsocketState, SyncConsumer):
 
     async def on_overflow(self) -> None:
         """Close with 1013 (try again later); the disconnect then ends the consumer."""
+        await self._close_from_loop(CLOSE_TRY_AGAIN_LATER)
+
+    async def on_shutdown(self) -> None:
+        """Close with 1001 (going away); the disconnect then runs :meth:`disconnect`."""
+        await self._close_from_loop(CLOSE_GOING_AWAY if self._accepted else None)
+
+    async def _close_from_loop(self, code: int | None) -> None:
         if not self._closed_by_us:
-            event = _close_event(CLOSE_TRY_AGAIN_LATER, None)
+            event = _close_event(code, None)
             self._note_sent(event)
             await AsyncConsumer.send(self, event)
 
@@ -352,3 +368,7 @@ class JsonWebsocketConsumer(WebsocketConsumer):
     def encode_json(cls, content: Any) -> str:
         """Encode JSON text (override for another encoder)."""
         return json.dumps(content)
+
+
+reserve_handler_names(AsyncWebsocketConsumer)
+reserve_handler_names(WebsocketConsumer)

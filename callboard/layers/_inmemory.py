@@ -29,6 +29,7 @@ from callboard.actors import (
     new_address,
     require_valid_channel_name,
     require_valid_group_name,
+    runs_at_home,
 )
 from callboard.exceptions import ChannelFull, InvalidMessageError, InvalidNameError
 
@@ -105,6 +106,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
 
     # -- channels ----------------------------------------------------------------
 
+    @runs_at_home
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         """Send ``message`` to ``channel``, expiring after ``expiry`` seconds unread.
 
@@ -140,6 +142,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
             )
         await cancel_shielded_checkpoint()
 
+    @runs_at_home
     async def receive(self, channel: str) -> dict[str, Any]:
         """Wait for the next message on ``channel`` and return it.
 
@@ -192,6 +195,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         message: dict[str, Any] = item
         return message
 
+    @runs_at_home
     async def new_channel(self, prefix: str = "specific.") -> str:
         """Return a fresh process-local name, with a layer-owned mailbox behind it.
 
@@ -233,6 +237,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
             registry.group_expiry = group_expiry
         return state, registry
 
+    @runs_at_home
     async def group_add(
         self, group: str, channel: str, *, metadata: Mapping[str, Any] | None = None
     ) -> None:
@@ -258,6 +263,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
             state.on_demand(channel, self.config)
         await cancel_shielded_checkpoint()
 
+    @runs_at_home
     async def group_discard(self, group: str, channel: str) -> None:
         """Remove ``channel`` from ``group``; nothing happens if it is not a member.
 
@@ -270,6 +276,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         state.release_if_idle(channel)
         await cancel_shielded_checkpoint()
 
+    @runs_at_home
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         """Send ``message`` to every live member of ``group``, each its own copy.
 
@@ -294,6 +301,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         state.group_sends += 1
         await cancel_shielded_checkpoint()
 
+    @runs_at_home
     async def group_size(self, group: str) -> int:
         """Return how many live members ``group`` has (callboard's extension).
 
@@ -307,6 +315,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         await cancel_shielded_checkpoint()
         return size
 
+    @runs_at_home
     async def members(self, group: str) -> list[Membership]:
         """Return the live memberships of ``group`` in join order (callboard's extension).
 
@@ -325,6 +334,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
 
     # -- lifetime ----------------------------------------------------------------
 
+    @runs_at_home
     async def flush(self) -> None:
         """Drop every queued message and every group in this event loop (counted).
 
@@ -342,6 +352,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         state.flushes += 1
         await cancel_shielded_checkpoint()
 
+    @runs_at_home
     async def close(self) -> None:
         """Do nothing but checkpoint: the layer holds no resources (safe to call repeatedly).
 

@@ -31,6 +31,7 @@ def load_application(path: str) -> ASGIApp:
 
     Raises:
         ValueError: the module or attribute does not exist, naming which.
+        TypeError: what it names is not callable.
     """
     module_name, _, attribute = path.partition(":")
     attribute = attribute or "application"
@@ -50,8 +51,8 @@ def load_application(path: str) -> ASGIApp:
                 "point at the ASGI application, like 'myproject.asgi:application'."
             ) from None
     if not callable(app):
-        raise ValueError(f"{path!r} is not callable, so not an ASGI application.")
-    return app  # type: ignore[return-value]  # checked callable; ASGI shape is the user's
+        raise TypeError(f"{path!r} is not callable, so not an ASGI application.")
+    return app
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -128,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if config.workers > 1:
             return _serve_workers(args, config)
         app = load_application(args.application)
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         print(f"callboard: {exc}", file=sys.stderr)
         return 2
     run(app, config)

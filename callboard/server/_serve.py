@@ -21,7 +21,7 @@ import trio
 from hypercorn.trio import serve as hypercorn_serve
 
 from callboard._asgi import ASGIApp
-from callboard.actors import current_runtime, set_primary_home
+from callboard.actors import current_runtime, open_supervisor, set_primary_home
 
 from ._config import ServerConfig
 
@@ -72,18 +72,22 @@ async def serve(
     # Connections get the drain's grace, then a moment to finish closing handshakes.
     hypercorn_config.graceful_timeout = config.graceful_timeout + 1.0
 
-    async with anyio.create_task_group() as task_group:
+    async with (
+        open_supervisor(name="callboard.server") as supervisor,
+        anyio.create_task_group() as task_group,
+    ):
 
         async def shutdown_then_drain() -> None:
             await trigger()
             task_group.start_soon(runtime.shutdown, config.graceful_timeout)
 
-        await hypercorn_serve(
-            app,  # type: ignore[arg-type]  # hypercorn's Framework union is narrower than ASGI's
-            hypercorn_config,
-            shutdown_trigger=shutdown_then_drain,
-            task_status=task_status,
-        )
+        with runtime.using_supervisor(supervisor):
+            await hypercorn_serve(
+                app,  # type: ignore[arg-type]  # hypercorn's Framework union is narrower than ASGI's
+                hypercorn_config,
+                shutdown_trigger=shutdown_then_drain,
+                task_status=task_status,
+            )
 
 
 def run(app: ASGIApp, config: ServerConfig | None = None) -> None:
@@ -94,7 +98,5 @@ def run(app: ASGIApp, config: ServerConfig | None = None) -> None:
     """
     config = config if config is not None else ServerConfig()
     if config.workers != 1:
-        raise ValueError(
-            "run() serves one process; use `callboard serve --workers N` for several."
-        )
+        raise ValueError("run() serves one process; use `callboard serve --workers N` for several.")
     trio.run(serve, app, config)
