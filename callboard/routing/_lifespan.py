@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeAlias
 
 from callboard._asgi import Receive, Send
+from callboard.actors import set_primary_home
 
 __all__ = ["LifespanHook", "run_lifespan"]
 
@@ -32,7 +33,9 @@ async def run_lifespan(
 ) -> None:
     """Serve one lifespan scope: run the hooks when the server says so, and report.
 
-    On ``lifespan.startup`` the startup hooks run in order; the first that
+    On ``lifespan.startup`` the serving event loop becomes the process's
+    primary home (so plain threads reach the channel layer, see
+    :func:`callboard.actors.set_primary_home`), then the startup hooks run in order; the first that
     raises stops the rest and the server gets ``lifespan.startup.failed``
     with a message naming the hook and its error (the traceback is logged).
     On ``lifespan.shutdown`` every shutdown hook runs, even after one failed,
@@ -56,6 +59,7 @@ async def run_lifespan(
     while True:
         event = await receive()
         if event["type"] == "lifespan.startup":
+            set_primary_home()
             failures = await _run_hooks("startup", on_startup, stop_at_first=True)
             if failures:
                 await send({"type": "lifespan.startup.failed", "message": failures[0]})
