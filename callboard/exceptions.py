@@ -20,6 +20,8 @@ __all__ = [
     "InvalidChannelLayerError",
     "InvalidMessageError",
     "InvalidNameError",
+    "LayerNotOpenError",
+    "LayerUnavailableError",
     "NoHandlerError",
     "RestartIntensityError",
     "StopConsumer",
@@ -94,15 +96,20 @@ class NoHandlerError(CallboardError, ValueError):
         message_type: the message's ``type`` value.
         handler_name: the method callboard looked for.
         actor_class: the name of the class that lacks it.
+        sync: whether the class's handlers are plain functions (a ``SyncConsumer``).
     """
 
-    def __init__(self, message_type: str, handler_name: str, actor_class: str) -> None:
+    def __init__(
+        self, message_type: str, handler_name: str, actor_class: str, *, sync: bool = False
+    ) -> None:
         self.message_type = message_type
         self.handler_name = handler_name
         self.actor_class = actor_class
+        self.sync = sync
+        kind = "def" if sync else "async def"
         super().__init__(
             f"No handler for message type {message_type!r} on {actor_class}: "
-            f"define `async def {handler_name}(self, event)` on {actor_class}, "
+            f"define `{kind} {handler_name}(self, event)` on {actor_class}, "
             "or stop sending that type to it."
         )
 
@@ -131,6 +138,50 @@ class RestartIntensityError(CallboardError, RuntimeError):
 
 class InvalidChannelLayerError(CallboardError, ValueError):
     """``CHANNEL_LAYERS`` (or the mapping given instead) is wrong (Channels' name)."""
+
+
+class LayerNotOpenError(CallboardError, RuntimeError):
+    """A channel-layer call needs the layer running in this event loop, and nothing runs it.
+
+    Receiving (``receive``, ``new_channel``, ``group_add`` for a channel of
+    this process) needs background tasks, and every task needs an owner.
+
+    Attributes:
+        layer: the layer's class name.
+        operation: the call that needed it.
+    """
+
+    def __init__(self, layer: str, operation: str) -> None:
+        self.layer = layer
+        self.operation = operation
+        super().__init__(
+            f"{layer}.{operation}() needs the layer open in this event loop: it reads this "
+            "process's messages from Redis in a background task, which needs an owner. Serve "
+            "with `callboard serve` (the server's supervisor owns it), or wrap the code in "
+            "`async with layer.open():` (tests, scripts, workers)."
+        )
+
+
+class LayerUnavailableError(CallboardError, ConnectionError):
+    """A channel layer's server could not be reached, refused us, or did not answer in time.
+
+    A ``ConnectionError``, so code that already catches connection failures
+    catches it too.
+
+    Attributes:
+        host: the server, as configured (any password masked).
+        operation: what the layer was doing (``"send"``, ``"connect"`` ...).
+        reason: what went wrong, in words.
+        hint: what to do about it.
+    """
+
+    def __init__(self, host: str, operation: str, reason: str, hint: str = "") -> None:
+        self.host = host
+        self.operation = operation
+        self.reason = reason
+        self.hint = hint
+        text = f"Channel layer {operation} failed: Redis at {host} {reason}."
+        super().__init__(f"{text} {hint}" if hint else text)
 
 
 # Channels' control-flow exceptions. They are not errors and do not derive

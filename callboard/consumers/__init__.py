@@ -8,6 +8,7 @@ from ._websocket import CLOSE_GOING_AWAY as CLOSE_GOING_AWAY
 from ._websocket import CLOSE_INTERNAL_ERROR as CLOSE_INTERNAL_ERROR
 from ._websocket import CLOSE_INVALID_DATA as CLOSE_INVALID_DATA
 from ._websocket import CLOSE_TRY_AGAIN_LATER as CLOSE_TRY_AGAIN_LATER
+from ._websocket import CLOSE_UNSUPPORTED_DATA as CLOSE_UNSUPPORTED_DATA
 from ._websocket import AsyncJsonWebsocketConsumer as AsyncJsonWebsocketConsumer
 from ._websocket import AsyncWebsocketConsumer as AsyncWebsocketConsumer
 from ._websocket import JsonWebsocketConsumer as JsonWebsocketConsumer
@@ -18,6 +19,7 @@ __all__ = [
     "CLOSE_INTERNAL_ERROR",
     "CLOSE_INVALID_DATA",
     "CLOSE_TRY_AGAIN_LATER",
+    "CLOSE_UNSUPPORTED_DATA",
     "AsyncConsumer",
     "AsyncHttpConsumer",
     "AsyncJsonWebsocketConsumer",

@@ -20,17 +20,18 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import anyio
 import anyio.from_thread
 import attrs
 
 from callboard._asgi import ASGIApp, Receive, Scope, Send
-from callboard.actors import Actor, Overflowed, current_runtime, run_sync
+from callboard.actors import Actor, Overflowed, OverflowPolicy, current_runtime, run_sync
 from callboard.actors._actor import reserve_handler_names
-from callboard.exceptions import StopConsumer
+from callboard.exceptions import NoHandlerError, StopConsumer
 from callboard.layers import DEFAULT_CHANNEL_LAYER, ChannelLayer, get_channel_layer
 
 __all__ = ["AsyncConsumer", "SyncConsumer"]
@@ -38,9 +39,26 @@ __all__ = ["AsyncConsumer", "SyncConsumer"]
 logger = logging.getLogger("callboard.consumers")
 
 CLEANUP_TIMEOUT = 5.0
-"""Default bound, in seconds, on releasing a crashed connection's groups."""
+"""Default bound, in seconds, on each cleanup step after a crash or cancellation
+(telling the client, leaving the groups)."""
 
 _DISCONNECT_EVENTS = frozenset({"websocket.disconnect", "http.disconnect"})
+
+_RUNTIME_STATE = frozenset({"address", "mailbox"})
+"""Public-looking attributes the runtime sets itself: never ``as_asgi()`` keywords."""
+
+
+_F = TypeVar("_F", bound=Callable[..., None])
+
+
+def base_init(init: _F) -> _F:
+    """Mark one of callboard's own ``__init__`` methods.
+
+    ``as_asgi()`` checks its keywords against the class attributes, and against
+    the signature of the first ``__init__`` that is not so marked (a user's).
+    """
+    init._callboard_base_init = True  # type: ignore[attr-defined]  # a marker on the function
+    return init
 
 
 @attrs.frozen
@@ -59,7 +77,8 @@ class AsyncConsumer(Actor):
         channel_layer_alias: which configured layer ``self.channel_layer`` is.
         mailbox_capacity: the mailbox's size (default 100, like Channels).
         overflow_policy: what a full mailbox does (default ``"drop_newest"``).
-        cleanup_timeout: bound, in seconds, on releasing groups after a crash.
+        cleanup_timeout: bound, in seconds, on each cleanup step (closing the
+            connection after a crash, leaving groups a handler did not leave).
 
     Instance attributes (set when the connection starts):
         scope, channel_layer, channel_name, base_send.
@@ -77,8 +96,11 @@ class AsyncConsumer(Actor):
     _serve_scope: anyio.CancelScope | None = None
     _failure: BaseException | None = None
     _peer_closed: bool = False
+    _send_closed: bool = False  # the peer has gone or we closed: sends are dropped
     _joined_groups: tuple[str, ...] = ()
+    _loop_thread: int | None = None
 
+    @base_init
     def __init__(self, **kwargs: Any) -> None:
         for key, value in kwargs.items():
             setattr(self, key, value)
@@ -90,6 +112,7 @@ class AsyncConsumer(Actor):
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.base_send = send
+        self._loop_thread = threading.get_ident()
         runtime = current_runtime()
         with self.attach(runtime) as mailbox, runtime.enroll(self):
             self.channel_name = mailbox.name
@@ -103,15 +126,19 @@ class AsyncConsumer(Actor):
                         except StopConsumer:
                             pass
                         except Exception as exc:
-                            self._failure = exc
+                            if self._failure is None:  # a spawned task may have failed first
+                                self._failure = exc
                     task_group.cancel_scope.cancel()
             finally:
                 self._task_group = None
                 failure = self._failure
-                if failure is not None or not self._peer_closed:
+                if failure is not None:
                     with anyio.move_on_after(self.cleanup_timeout, shield=True):
-                        if failure is not None:
-                            await self._crashed(failure)
+                        await self._crashed(failure)
+                # Groups a handler did not leave (it raised, the task was
+                # cancelled, the disconnect was never handled) are left here.
+                if self._joined_groups:
+                    with anyio.move_on_after(self.cleanup_timeout, shield=True):
                         await self._release_groups()
 
     async def _pump(self, receive: Receive) -> None:
@@ -121,7 +148,7 @@ class AsyncConsumer(Actor):
         while True:
             event = await receive()
             if event.get("type") in _DISCONNECT_EVENTS:
-                self._peer_closed = True
+                self._peer_closed = self._send_closed = True
                 await mailbox.send(event)
                 return
             await mailbox.send(event)
@@ -134,7 +161,8 @@ class AsyncConsumer(Actor):
             self.scope.get("path"),
             exc_info=failure,
         )
-        report = self.scope.get("extensions", {}).get("callboard.test", {}).get("report_exception")
+        extensions = self.scope.get("extensions") or {}
+        report = (extensions.get("callboard.test") or {}).get("report_exception")
         if report is not None:
             report(failure)
         if not self._peer_closed:
@@ -200,7 +228,11 @@ class AsyncConsumer(Actor):
 
         For long work that must not block disconnect or group messages.
         The task is cancelled when the connection ends; if it raises, the
-        connection fails exactly as if a handler had raised.
+        connection fails exactly as if a handler had raised, and if it raises
+        :class:`~callboard.exceptions.StopConsumer` the connection ends cleanly.
+
+        Call it on the event loop (a ``SyncConsumer`` may call it from its
+        handler thread too).
 
         Raises:
             RuntimeError: the consumer is not serving a connection.
@@ -212,19 +244,25 @@ class AsyncConsumer(Actor):
     async def _run_spawned(self, function: Callable[..., Awaitable[Any]], args: Any) -> None:
         try:
             await function(*args)
+        except StopConsumer:
+            pass
         except Exception as exc:
             if self._failure is None:
                 self._failure = exc
-            if self._serve_scope is not None:
-                self._serve_scope.cancel()
+        else:
+            return
+        if self._serve_scope is not None:
+            self._serve_scope.cancel()
 
     async def send(self, message: dict[str, Any]) -> None:
         """Send an ASGI event to the client (Channels' low-level ``send``).
 
-        After the client has gone, the event is dropped instead of failing.
+        Once the client has gone (or a WebSocket consumer has closed the
+        connection), the event is dropped instead of failing: a server
+        refuses events after the close.
         """
-        if self._peer_closed:
-            logger.debug("Dropped %r to %r: the client has gone.", message.get("type"), self)
+        if self._send_closed:
+            logger.debug("Dropped %r to %r: the connection is closed.", message.get("type"), self)
             return
         await self.base_send(message)
 
@@ -242,8 +280,11 @@ class AsyncConsumer(Actor):
 
         Raises:
             TypeError: a keyword the class does not accept, naming the valid ones.
+            ValueError: ``mailbox_capacity`` or ``overflow_policy`` (on the
+                class or given here) is invalid.
         """
         _check_initkwargs(cls, initkwargs)
+        _check_mailbox_options(cls, initkwargs)
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             await cls(**initkwargs)(scope, receive, send)
@@ -257,25 +298,28 @@ class AsyncConsumer(Actor):
 def _check_initkwargs(cls: type[AsyncConsumer], initkwargs: dict[str, Any]) -> None:
     named: set[str] = set()
     init = cls.__init__
-    if init is not AsyncConsumer.__init__ and not getattr(init, "_callboard_base_init", False):
+    if not getattr(init, "_callboard_base_init", False):  # a user-defined __init__
         signature = inspect.signature(init)
         try:
             signature.bind(None, **initkwargs)
         except TypeError as exc:
             raise TypeError(f"{cls.__qualname__}.as_asgi(): {exc}") from None
-        named = {
-            name
-            for name, p in signature.parameters.items()
-            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-        }
+        parameters = signature.parameters.values()
+        if any(p.kind is p.VAR_KEYWORD for p in parameters):
+            # An ``__init__(self, *args, **kwargs)`` may consume any keyword
+            # (Channels ports do ``kwargs.pop(...)``): nothing to check here.
+            return
+        named = {p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
     for key in initkwargs:
         if key in named:
             continue
-        if key.startswith("_") or not hasattr(cls, key):
+        if key.startswith("_") or key in _RUNTIME_STATE or not hasattr(cls, key):
             public = sorted(
                 name
                 for name in dir(cls)
-                if not name.startswith("_") and not callable(getattr(cls, name, None))
+                if not name.startswith("_")
+                and name not in _RUNTIME_STATE
+                and not callable(getattr(cls, name, None))
             )
             raise TypeError(
                 f"{cls.__qualname__}.as_asgi() got an unexpected keyword {key!r}: "
@@ -287,6 +331,18 @@ def _check_initkwargs(cls: type[AsyncConsumer], initkwargs: dict[str, Any]) -> N
                 f"{cls.__qualname__}.as_asgi() got {key!r}, which is a method; "
                 "only data attributes can be set this way."
             )
+
+
+def _check_mailbox_options(cls: type[AsyncConsumer], initkwargs: dict[str, Any]) -> None:
+    capacity = initkwargs.get("mailbox_capacity", cls.mailbox_capacity)
+    if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 1:
+        raise ValueError(
+            f"{cls.__qualname__}.mailbox_capacity must be a positive int, got {capacity!r}."
+        )
+    try:
+        OverflowPolicy.coerce(initkwargs.get("overflow_policy", cls.overflow_policy))
+    except ValueError as exc:
+        raise ValueError(f"{cls.__qualname__}.overflow_policy: {exc}") from None
 
 
 class SyncConsumer(AsyncConsumer):
@@ -302,12 +358,27 @@ class SyncConsumer(AsyncConsumer):
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Run the handler for ``message`` in a worker thread."""
-        handler = self.find_handler(message)
+        try:
+            handler = self.find_handler(message)
+        except NoHandlerError as exc:  # say `def`, not `async def`
+            raise NoHandlerError(
+                exc.message_type, exc.handler_name, exc.actor_class, sync=True
+            ) from None
         await run_sync(handler, self, message)
 
     def send(self, message: dict[str, Any]) -> None:  # type: ignore[override]  # Channels' sync API
         """Send an ASGI event to the client from a handler thread (blocks until sent)."""
         anyio.from_thread.run(AsyncConsumer.send, self, message)
+
+    def spawn(self, function: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Run the async ``function(*args)`` on the event loop, owned by this consumer.
+
+        As :meth:`AsyncConsumer.spawn`; callable from a handler thread.
+        """
+        if self._loop_thread is not None and threading.get_ident() != self._loop_thread:
+            anyio.from_thread.run_sync(AsyncConsumer.spawn, self, function, *args)
+        else:
+            AsyncConsumer.spawn(self, function, *args)
 
 
 reserve_handler_names(AsyncConsumer)

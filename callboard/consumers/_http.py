@@ -7,7 +7,7 @@ polling), call ``send_headers`` and ``send_body(..., more_body=True)`` in
 ``handle`` and return with ``self.keep_open = True``: the consumer then
 stays connected, receiving channel-layer messages, until the client goes
 away or a handler finishes the body. :meth:`send_event` writes one
-server-sent event.
+server-sent event. However the exchange ends, :meth:`disconnect` runs once.
 
 Not here: dispatch and the connection's lifetime (``_base``).
 """
@@ -17,14 +17,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import attrs
+
 from callboard.actors._actor import reserve_handler_names
 from callboard.exceptions import StopConsumer
 
-from ._base import AsyncConsumer
+from ._base import AsyncConsumer, base_init
 
 __all__ = ["AsyncHttpConsumer"]
 
 HeaderList = Iterable[tuple[bytes, bytes]] | Mapping[bytes, bytes]
+
+
+@attrs.frozen
+class _ResponseFinished:
+    """Signal to itself: a handler finished a kept-open response; end the exchange."""
+
+
+_RESPONSE_FINISHED = _ResponseFinished()
 
 
 class AsyncHttpConsumer(AsyncConsumer):
@@ -32,16 +42,33 @@ class AsyncHttpConsumer(AsyncConsumer):
 
     Override :meth:`handle`. Set ``keep_open = True`` (class attribute or
     inside ``handle``) to keep a streaming response open after ``handle``
-    returns.
+    returns; the exchange then ends when a handler finishes the body, the
+    client goes away, or the server shuts down.
+
+    Once the client has gone, sending raises
+    :class:`~callboard.exceptions.StopConsumer`, so a streaming loop inside a
+    handler ends cleanly instead of writing into the void.
     """
 
     keep_open: bool = False
+    _response_started: bool = False
+    _response_finished: bool = False
+    _disconnected: bool = False
 
+    @base_init
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.body: list[bytes] = []
-        self._response_started = False
-        self._response_finished = False
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """Send an ASGI HTTP event to the client.
+
+        Raises:
+            StopConsumer: the client has gone; the exchange ends cleanly.
+        """
+        if self._peer_closed:
+            raise StopConsumer
+        await self.base_send(message)
 
     async def send_headers(self, *, status: int = 200, headers: HeaderList | None = None) -> None:
         """Start the response with a status and headers (a list of pairs or a dict)."""
@@ -62,9 +89,11 @@ class AsyncHttpConsumer(AsyncConsumer):
         """
         if not isinstance(body, bytes):
             raise TypeError(f"Body must be bytes, not {type(body).__name__}.")
-        if not more_body:
-            self._response_finished = True
         await self.send({"type": "http.response.body", "body": body, "more_body": more_body})
+        if not more_body and not self._response_finished:
+            self._response_finished = True
+            if self.mailbox is not None:  # ends a kept-open exchange after this handler
+                self.mailbox.signal_nowait(_RESPONSE_FINISHED)
 
     async def send_response(self, status: int, body: bytes, **kwargs: Any) -> None:
         """Send a whole response: headers, then the body. Call it once."""
@@ -92,7 +121,24 @@ class AsyncHttpConsumer(AsyncConsumer):
         raise NotImplementedError("Subclasses of AsyncHttpConsumer must provide a handle() method.")
 
     async def disconnect(self) -> None:
-        """Called when the exchange ends; do not send from here. Override it."""
+        """Called once when the exchange ends, however it ends; do not send from here.
+
+        Override it. It does not run when the connection's task is cancelled.
+        """
+
+    async def serve(self) -> None:
+        """Handle the exchange's messages, then run :meth:`disconnect` once."""
+        try:
+            await super().serve()
+        except Exception:  # StopConsumer (the usual end) or a handler's failure
+            await self._disconnect_once()
+            raise
+        await self._disconnect_once()
+
+    async def _disconnect_once(self) -> None:
+        if not self._disconnected:
+            self._disconnected = True
+            await self.disconnect()
 
     async def http_request(self, message: dict[str, Any]) -> None:
         """Gather body chunks; call :meth:`handle` once the body is complete."""
@@ -100,27 +146,42 @@ class AsyncHttpConsumer(AsyncConsumer):
             self.body.append(message["body"])
         if message.get("more_body"):
             return
-        try:
-            await self.handle(b"".join(self.body))
-        finally:
-            self.body = []
-            if not self.keep_open or self._response_finished:
-                await self.disconnect()
+        body, self.body = b"".join(self.body), []
+        await self.handle(body)
         if not self.keep_open or self._response_finished:
             raise StopConsumer
 
     async def http_disconnect(self, message: dict[str, Any]) -> None:
-        """The client went away: call :meth:`disconnect` and end."""
-        await self.disconnect()
+        """The client went away: end (:meth:`disconnect` runs)."""
         raise StopConsumer
 
+    async def handle_signal(self, signal: object) -> None:
+        """A kept-open response was finished: end the exchange; other signals as the base."""
+        if signal is _RESPONSE_FINISHED:
+            raise StopConsumer
+        await super().handle_signal(signal)
+
     async def on_shutdown(self) -> None:
-        """The server is shutting down: end an open stream; let a plain request finish."""
-        if self._response_started and not self._response_finished:
+        """The server is shutting down: end an open stream, answer a waiting one 503.
+
+        A plain request that is being handled finishes normally.
+        """
+        if self._response_started or self.keep_open:
+            await self._end_response()
+
+    async def on_overflow(self) -> None:
+        """The mailbox overflowed (``disconnect`` policy): end the stream, or answer 503."""
+        await self._end_response()
+
+    async def _end_response(self) -> None:
+        """Finish a started body or answer 503, then end the exchange."""
+        if not self._response_started:
+            await self.send_response(
+                503, b"Service Unavailable", headers=[(b"content-type", b"text/plain")]
+            )
+        elif not self._response_finished:
             await self.send_body(b"")
-            raise StopConsumer
-        if not self._response_started and self.keep_open:
-            raise StopConsumer
+        raise StopConsumer
 
     async def on_crash(self, failure: BaseException) -> None:
         """Answer 500 if no response was started; otherwise end the body."""

@@ -21,13 +21,14 @@ import anyio.from_thread
 from callboard.actors._actor import reserve_handler_names
 from callboard.exceptions import AcceptConnection, DenyConnection, StopConsumer
 
-from ._base import AsyncConsumer, SyncConsumer
+from ._base import AsyncConsumer, SyncConsumer, base_init
 
 __all__ = [
     "CLOSE_GOING_AWAY",
     "CLOSE_INTERNAL_ERROR",
     "CLOSE_INVALID_DATA",
     "CLOSE_TRY_AGAIN_LATER",
+    "CLOSE_UNSUPPORTED_DATA",
     "AsyncJsonWebsocketConsumer",
     "AsyncWebsocketConsumer",
     "JsonWebsocketConsumer",
@@ -38,12 +39,23 @@ CLOSE_GOING_AWAY = 1001
 """Close code when the server shuts down."""
 CLOSE_INVALID_DATA = 1007
 """Close code for a frame the consumer cannot interpret (invalid JSON)."""
+CLOSE_UNSUPPORTED_DATA = 1003
+"""Close code for a binary frame sent to a JSON consumer."""
 CLOSE_INTERNAL_ERROR = 1011
 """Close code when a handler raised."""
 CLOSE_TRY_AGAIN_LATER = 1013
 """Close code when the mailbox overflowed under the ``disconnect`` policy."""
 
 Headers = Iterable[tuple[bytes, bytes]]
+
+
+_BINARY_FRAME = "a JSON consumer takes text frames; a binary frame arrived"
+
+
+def _json_error_close(text_data: str | None) -> tuple[int, str]:
+    if text_data is None:
+        return CLOSE_UNSUPPORTED_DATA, "binary frames are not accepted"
+    return CLOSE_INVALID_DATA, "invalid JSON"
 
 
 def _accept_event(subprotocol: str | None, headers: Headers | None) -> dict[str, Any]:
@@ -76,13 +88,15 @@ class _WebsocketState:
     groups: list[str] | None = None
     _accepted: bool = False
     _closed_by_us: bool = False
+    _send_closed: bool = False
 
     def _note_sent(self, message: dict[str, Any]) -> None:
+        """Record an event just sent; after a close, later sends are dropped."""
         kind = message["type"]
         if kind == "websocket.accept":
             self._accepted = True
         elif kind == "websocket.close":
-            self._closed_by_us = True
+            self._closed_by_us = self._send_closed = True
 
 
 class AsyncWebsocketConsumer(_WebsocketState, AsyncConsumer):
@@ -92,23 +106,27 @@ class AsyncWebsocketConsumer(_WebsocketState, AsyncConsumer):
     ``async def`` handlers for channel-layer message types.
     """
 
+    @base_init
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if self.groups is None:
             self.groups = []
 
     async def send_event(self, message: dict[str, Any]) -> None:
-        """Send a raw ASGI WebSocket event, tracking the handshake state."""
-        self._note_sent(message)
+        """Send a raw ASGI WebSocket event, tracking the handshake state.
+
+        After the connection closed (either side), the event is dropped.
+        """
         await AsyncConsumer.send(self, message)
+        self._note_sent(message)
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         """Join ``groups``, then call :meth:`connect`."""
         layer = self.channel_layer
         if self.groups and layer is not None:
+            self._joined_groups = tuple(self.groups)  # first: a failed join still leaves
             for group in self.groups:
                 await layer.group_add(group, self.channel_name)
-            self._joined_groups = tuple(self.groups)
         try:
             await self.connect()
         except AcceptConnection:
@@ -150,7 +168,10 @@ class AsyncWebsocketConsumer(_WebsocketState, AsyncConsumer):
             await self.close(close)
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
-        """Close the connection (before accept, this refuses it: HTTP 403)."""
+        """Close the connection (before accept, this refuses it: HTTP 403).
+
+        What is sent afterwards (a second close included) is dropped.
+        """
         await self.send_event(_close_event(code, reason))
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
@@ -192,11 +213,13 @@ class AsyncJsonWebsocketConsumer(AsyncWebsocketConsumer):
     ) -> None:
         """Decode a text frame as JSON and call :meth:`receive_json`.
 
-        Raises:
-            ValueError: a binary frame arrived (as in Channels).
+        A binary frame, or text that is not JSON, goes to
+        :meth:`receive_json_error` instead (Channels raises, failing the
+        connection).
         """
-        if not text_data:
-            raise ValueError("No text section for incoming WebSocket frame!")
+        if text_data is None:
+            await self.receive_json_error(None, ValueError(_BINARY_FRAME))
+            return
         try:
             content = await self.decode_json(text_data)
         except ValueError as error:
@@ -207,12 +230,17 @@ class AsyncJsonWebsocketConsumer(AsyncWebsocketConsumer):
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         """Called with each decoded JSON message; override it."""
 
-    async def receive_json_error(self, text_data: str, error: ValueError) -> None:
-        """Called when a text frame is not valid JSON; the default closes with 1007.
+    async def receive_json_error(self, text_data: str | None, error: ValueError) -> None:
+        """Called with a frame that is not JSON text; the default closes the connection.
 
+        Args:
+            text_data: the text that failed to decode, or ``None`` for a binary frame.
+            error: why it was refused.
+
+        The default closes with 1007 (invalid JSON) or 1003 (a binary frame).
         Override it to answer with an error message and keep the connection.
         """
-        await self.close(CLOSE_INVALID_DATA, "invalid JSON")
+        await self.close(*_json_error_close(text_data))
 
     async def send_json(self, content: Any, close: bool | int = False) -> None:
         """Encode ``content`` as JSON and send it as a text frame."""
@@ -236,23 +264,27 @@ class WebsocketConsumer(_WebsocketState, SyncConsumer):
     ``async_to_sync``) work from the handler thread as in Channels.
     """
 
+    @base_init
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if self.groups is None:
             self.groups = []
 
     def send_event(self, message: dict[str, Any]) -> None:
-        """Send a raw ASGI WebSocket event from the handler thread."""
-        self._note_sent(message)
+        """Send a raw ASGI WebSocket event from the handler thread.
+
+        After the connection closed (either side), the event is dropped.
+        """
         SyncConsumer.send(self, message)
+        self._note_sent(message)
 
     def websocket_connect(self, message: dict[str, Any]) -> None:
         """Join ``groups``, then call :meth:`connect`."""
         layer = self.channel_layer
         if self.groups and layer is not None:
+            self._joined_groups = tuple(self.groups)  # first: a failed join still leaves
             for group in self.groups:
                 anyio.from_thread.run(layer.group_add, group, self.channel_name)
-            self._joined_groups = tuple(self.groups)
         try:
             self.connect()
         except AcceptConnection:
@@ -290,7 +322,10 @@ class WebsocketConsumer(_WebsocketState, SyncConsumer):
             self.close(close)
 
     def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
-        """Close the connection (before accept, this refuses it: HTTP 403)."""
+        """Close the connection (before accept, this refuses it: HTTP 403).
+
+        What is sent afterwards (a second close included) is dropped.
+        """
         self.send_event(_close_event(code, reason))
 
     def websocket_disconnect(self, message: dict[str, Any]) -> None:
@@ -308,10 +343,7 @@ class WebsocketConsumer(_WebsocketState, SyncConsumer):
 
     async def on_crash(self, failure: BaseException) -> None:
         """Close with 1011 (or refuse the handshake if it was never accepted)."""
-        if not self._closed_by_us:
-            event = _close_event(CLOSE_INTERNAL_ERROR if self._accepted else None, None)
-            self._note_sent(event)
-            await AsyncConsumer.send(self, event)
+        await self._close_from_loop(CLOSE_INTERNAL_ERROR if self._accepted else None)
 
     async def on_overflow(self) -> None:
         """Close with 1013 (try again later); the disconnect then ends the consumer."""
@@ -324,8 +356,8 @@ class WebsocketConsumer(_WebsocketState, SyncConsumer):
     async def _close_from_loop(self, code: int | None) -> None:
         if not self._closed_by_us:
             event = _close_event(code, None)
-            self._note_sent(event)
             await AsyncConsumer.send(self, event)
+            self._note_sent(event)
 
 
 class JsonWebsocketConsumer(WebsocketConsumer):
@@ -336,11 +368,13 @@ class JsonWebsocketConsumer(WebsocketConsumer):
     ) -> None:
         """Decode a text frame as JSON and call :meth:`receive_json`.
 
-        Raises:
-            ValueError: a binary frame arrived (as in Channels).
+        A binary frame, or text that is not JSON, goes to
+        :meth:`receive_json_error` instead (Channels raises, failing the
+        connection).
         """
-        if not text_data:
-            raise ValueError("No text section for incoming WebSocket frame!")
+        if text_data is None:
+            self.receive_json_error(None, ValueError(_BINARY_FRAME))
+            return
         try:
             content = self.decode_json(text_data)
         except ValueError as error:
@@ -351,9 +385,12 @@ class JsonWebsocketConsumer(WebsocketConsumer):
     def receive_json(self, content: Any, **kwargs: Any) -> None:
         """Called with each decoded JSON message; override it."""
 
-    def receive_json_error(self, text_data: str, error: ValueError) -> None:
-        """Called when a text frame is not valid JSON; the default closes with 1007."""
-        self.close(CLOSE_INVALID_DATA, "invalid JSON")
+    def receive_json_error(self, text_data: str | None, error: ValueError) -> None:
+        """Called with a frame that is not JSON text; the default closes the connection.
+
+        1007 for invalid JSON, 1003 for a binary frame (see the async class).
+        """
+        self.close(*_json_error_close(text_data))
 
     def send_json(self, content: Any, close: bool | int = False) -> None:
         """Encode ``content`` as JSON and send it as a text frame."""
@@ -371,4 +408,6 @@ class JsonWebsocketConsumer(WebsocketConsumer):
 
 
 reserve_handler_names(AsyncWebsocketConsumer)
+reserve_handler_names(AsyncJsonWebsocketConsumer)
 reserve_handler_names(WebsocketConsumer)
+reserve_handler_names(JsonWebsocketConsumer)
