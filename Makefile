@@ -28,8 +28,19 @@ format: $(STAMP)
 demo: $(STAMP)
 	@echo "The example chat site is coming with issue 8 (examples/chat)."
 
-bench: $(STAMP)
-	@echo "The benchmark suite is coming with issue 4 (bench/)."
+# The benchmark suite (bench/README.md). Its extra packages (Channels, daphne, uvicorn,
+# channels_redis, psutil, uvloop, py-spy) are installed once per pyproject.toml version.
+# Options go through BENCH_ARGS, e.g. `make bench BENCH_ARGS=--quick`.
+BENCH_ARGS ?=
+BENCH_STAMP := $(VENV)/.bench-installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	rm -f $(VENV)/.bench-installed-*
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

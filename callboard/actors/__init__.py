@@ -29,10 +29,12 @@ from ._mailbox import OverflowPolicy as OverflowPolicy
 from ._mailbox import open_mailbox as open_mailbox
 from ._offload import DEFAULT_THREAD_LIMIT as DEFAULT_THREAD_LIMIT
 from ._offload import Home as Home
+from ._offload import OffloadWrapper as OffloadWrapper
 from ._offload import current_home as current_home
 from ._offload import current_thread_limiter as current_thread_limiter
 from ._offload import run_sync as run_sync
 from ._offload import runs_at_home as runs_at_home
+from ._offload import set_offload_wrapper as set_offload_wrapper
 from ._offload import set_primary_home as set_primary_home
 from ._registry import Membership as Membership
 from ._registry import Registry as Registry
@@ -66,6 +68,7 @@ __all__ = [
     "Mailbox",
     "MailboxStatistics",
     "Membership",
+    "OffloadWrapper",
     "OverflowPolicy",
     "Overflowed",
     "Registry",
@@ -94,6 +97,7 @@ __all__ = [
     "require_valid_group_name",
     "run_sync",
     "runs_at_home",
+    "set_offload_wrapper",
     "set_primary_home",
     "start_supervisor",
     "supervisor_spec",

@@ -12,6 +12,12 @@ until done. Plain threads the framework did not start (a Django view, a
 management command) reach the process's primary loop, registered by the
 server with :func:`set_primary_home`.
 
+One hook lets a framework built on top wrap every offloaded call in its
+worker thread: :func:`set_offload_wrapper`. The Django bridge installs one
+that closes stale database connections before and after each call, so a
+``SyncConsumer`` handler gets the same database hygiene as Channels gives it;
+this module itself stays free of Django.
+
 Not here: database hygiene around offloaded calls (``callboard.django_bridge``).
 """
 
@@ -32,10 +38,12 @@ from anyio.lowlevel import EventLoopToken, RunVar, current_token
 __all__ = [
     "DEFAULT_THREAD_LIMIT",
     "Home",
+    "OffloadWrapper",
     "current_home",
     "current_thread_limiter",
     "run_sync",
     "runs_at_home",
+    "set_offload_wrapper",
     "set_primary_home",
 ]
 
@@ -53,6 +61,11 @@ class Home:
     token: EventLoopToken
     thread_id: int
 
+
+OffloadWrapper = Callable[[Callable[[], Any]], Any]
+"""Runs a zero-argument callable in the worker thread and returns its result."""
+
+_wrapper: OffloadWrapper | None = None
 
 _home: ContextVar[Home | None] = ContextVar("callboard_home", default=None)
 _primary: Home | None = None
@@ -78,6 +91,25 @@ def set_primary_home() -> Home:
     return home
 
 
+def set_offload_wrapper(wrapper: OffloadWrapper | None) -> OffloadWrapper | None:
+    """Route every later :func:`run_sync` call through ``wrapper`` in its worker thread.
+
+    ``wrapper(call)`` runs in the worker thread, must call ``call()`` exactly
+    once and return its result (or let its exception propagate). One wrapper
+    per process: the Django bridge installs its database hygiene here when
+    its app config is ready.
+
+    Args:
+        wrapper: the new wrapper, or ``None`` to remove it.
+
+    Returns:
+        The wrapper it replaced, so a caller can restore it.
+    """
+    global _wrapper
+    previous, _wrapper = _wrapper, wrapper
+    return previous
+
+
 def current_thread_limiter() -> anyio.CapacityLimiter:
     """Return the running loop's limiter for :func:`run_sync` (created on first use)."""
     try:
@@ -98,6 +130,8 @@ async def run_sync(
 
     The thread's home is the calling loop, so :func:`runs_at_home` callables
     (and ``async_to_sync`` of them) used inside ``function`` come back here.
+    The call passes through the wrapper set with :func:`set_offload_wrapper`,
+    if any.
 
     Args:
         function: the blocking callable.
@@ -118,6 +152,9 @@ async def run_sync(
     if home is None or home.thread_id != threading.get_ident():
         home = Home(current_token(), threading.get_ident())
         _home.set(home)
+    wrapper = _wrapper
+    if wrapper is not None:
+        function, args = functools.partial(wrapper, functools.partial(function, *args)), ()
     return await anyio.to_thread.run_sync(
         function,
         *args,

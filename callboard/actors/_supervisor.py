@@ -97,6 +97,7 @@ class Supervisor:
     _restarts: int = attrs.field(default=0, init=False)
     _failures: int = attrs.field(default=0, init=False)
     _escalation: RestartIntensityError | None = attrs.field(default=None, init=False)
+    _no_enrolled: anyio.Event | None = attrs.field(default=None, init=False)
 
     @_enrolled.default
     def _make_enrollments(self) -> Enrollments:
@@ -292,6 +293,9 @@ class Supervisor:
     def _notify(self) -> None:
         if self._wakeup is not None:
             self._wakeup.set()
+        if self._no_enrolled is not None and not self._enrolled:
+            self._no_enrolled.set()
+            self._no_enrolled = None
 
     async def _supervise(self) -> None:
         while True:
@@ -396,6 +400,18 @@ class Supervisor:
     def children(self) -> list[ChildHandle]:
         """Return the current children's handles, in start order."""
         return list(self._handles)
+
+    async def wait_enrolled_ended(self) -> None:
+        """Return once no actor is enrolled (at once if none is).
+
+        For a service the enrolled actors use until their last moment (a
+        channel layer their disconnect handlers call): on shutdown it keeps
+        serving until they have all ended, then stops.
+        """
+        while self._enrolled:
+            if self._no_enrolled is None:
+                self._no_enrolled = anyio.Event()
+            await self._no_enrolled.wait()
 
     def enrolled(self) -> list[Stoppable]:
         """Return the actors enrolled right now, oldest first."""

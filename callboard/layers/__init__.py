@@ -1,4 +1,4 @@
-"""Channel layers: Channels' layer API, the in-memory layer, and layers by alias.
+"""Channel layers: Channels' layer API, the in-memory and Redis layers, and layers by alias.
 
 Builds on ``callboard.actors``; never imports Django (``callboard.django_bridge``
 feeds :func:`configure_channel_layers` from settings).
@@ -18,6 +18,9 @@ from ._manager import get_channel_layer as get_channel_layer
 from ._manager import reset_channel_layers as reset_channel_layers
 from ._owned import InMemoryLayerStatistics as InMemoryLayerStatistics
 from ._protocol import ChannelLayer as ChannelLayer
+from ._redis_core import RedisChannelLayer as RedisChannelLayer
+from ._redis_pubsub import RedisPubSubChannelLayer as RedisPubSubChannelLayer
+from ._redis_stats import RedisLayerStatistics as RedisLayerStatistics
 
 __all__ = [
     "DEFAULT_CHANNEL_LAYER",
@@ -29,6 +32,9 @@ __all__ = [
     "InMemoryChannelLayer",
     "InMemoryLayerStatistics",
     "LayerConfig",
+    "RedisChannelLayer",
+    "RedisLayerStatistics",
+    "RedisPubSubChannelLayer",
     "channel_layers",
     "compile_capacities",
     "configure_channel_layers",

@@ -43,8 +43,12 @@ DEFAULT_CHANNEL_LAYER: Final = "default"
 
 _ENTRY_KEYS: Final = ("BACKEND", "CONFIG", "TEST_CONFIG")
 _EMBEDDED: Final = "callboard.layers.InMemoryChannelLayer"
-_TRANSLATED: Final = {"channels.layers.InMemoryChannelLayer": _EMBEDDED}
-"""Channels' backend paths that callboard serves with its own layer."""
+_TRANSLATED: Final = {
+    "channels.layers.InMemoryChannelLayer": _EMBEDDED,
+    "channels_redis.core.RedisChannelLayer": "callboard.layers.RedisChannelLayer",
+    "channels_redis.pubsub.RedisPubSubChannelLayer": "callboard.layers.RedisPubSubChannelLayer",
+}
+"""Channels' backend paths that callboard serves with its own layers."""
 
 LayerConfigs = Mapping[str, Mapping[str, Any]]
 
@@ -122,9 +126,10 @@ def _import_backend(alias: str, path: str) -> Any:
     target = _TRANSLATED.get(path)
     if target is not None:
         logger.info(
-            "Channel layer %r: BACKEND %r is Channels' in-memory layer; using %r instead.",
+            "Channel layer %r: BACKEND %r is %s; using %r instead.",
             alias,
             path,
+            "Channels' in-memory layer" if target == _EMBEDDED else "a channels_redis layer",
             target,
         )
         path = target

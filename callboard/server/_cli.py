@@ -2,7 +2,8 @@
 
 ``python -m callboard serve`` is the same command. With ``--workers N`` the
 parent process binds the sockets, starts N worker processes that each serve
-on them (``fd://``), forwards SIGINT/SIGTERM to them and waits.
+on them (``fd://``), forwards SIGINT/SIGTERM to them and waits; when one
+worker ends on its own, the parent stops the others and exits with its status.
 
 Not here: serving itself (``_serve``).
 """
@@ -11,23 +12,39 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Sequence
-from types import FrameType
+from pathlib import Path
+
+import attrs
+import trio
 
 from callboard._asgi import ASGIApp
 
-from ._config import DEFAULT_MAX_MESSAGE_SIZE, ServerConfig
-from ._serve import run
+from ._config import ServerConfig
+from ._serve import ignore_signals, run, take_over_signals
 
 __all__ = ["load_application", "main"]
 
+EXIT_USAGE = 2
+"""Exit status for a command line that cannot work (argparse's, for bad options too)."""
+EXIT_FAILURE = 1
+"""Exit status when the server could not run (an address in use, say)."""
+LOG_FORMAT = "%(asctime)s [%(process)d] [%(levelname)s] %(message)s"
+LOG_DATE_FORMAT = "[%Y-%m-%d %H:%M:%S %z]"
+"""hypercorn's own log format, so the two loggers' lines read alike."""
+
 
 def load_application(path: str) -> ASGIApp:
-    """Import ``module:attribute`` (``module`` alone means ``module:application``).
+    """Import ``module:attribute`` and return the application it names.
+
+    ``module`` is a dotted module name (``myproject.asgi``), imported with the
+    current directory on ``sys.path``, or a file (``myproject/asgi.py``), as
+    hypercorn accepts. ``module`` alone means ``module:application``;
+    ``attribute`` may be dotted (``module:routers.app``).
 
     Raises:
         ValueError: the module or attribute does not exist, naming which.
@@ -35,12 +52,18 @@ def load_application(path: str) -> ASGIApp:
     """
     module_name, _, attribute = path.partition(":")
     attribute = attribute or "application"
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    if not module_name:
+        raise ValueError(
+            f"{path!r} names no module; use 'module:attribute', like 'myproject.asgi:application'."
+        )
+    module_name = _importable_name(module_name)
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        raise ValueError(f"Cannot import {module_name!r} (from {path!r}): {exc}") from exc
+        raise ValueError(
+            f"Cannot import module {module_name!r} (from {path!r}): {exc}. "
+            "Run from the directory that contains it, or add that directory to PYTHONPATH."
+        ) from exc
     app = module
     for part in attribute.split("."):
         try:
@@ -55,11 +78,29 @@ def load_application(path: str) -> ASGIApp:
     return app
 
 
+def _importable_name(module_name: str) -> str:
+    """Put the module's directory on ``sys.path``; return the name to import."""
+    if module_name.endswith(".py") or os.sep in module_name or "/" in module_name:
+        file = Path(module_name).resolve()
+        if not file.is_file():
+            raise ValueError(f"No such module file: {module_name!r}.")
+        directory, name = str(file.parent), file.stem
+    else:
+        directory, name = os.getcwd(), module_name
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    return name
+
+
 def _parser() -> argparse.ArgumentParser:
+    defaults = {field.name: field.default for field in attrs.fields(ServerConfig)}
     parser = argparse.ArgumentParser(prog="callboard", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve an ASGI application on hypercorn (Trio)")
-    serve.add_argument("application", help="module:attribute, e.g. myproject.asgi:application")
+    serve.add_argument(
+        "application",
+        help="module:attribute (module may be a file), e.g. myproject.asgi:application",
+    )
     serve.add_argument(
         "-b",
         "--bind",
@@ -67,32 +108,31 @@ def _parser() -> argparse.ArgumentParser:
         help="address to listen on (host:port, unix:path, fd://n); repeatable; "
         "default 127.0.0.1:8000",
     )
-    serve.add_argument("-w", "--workers", type=int, default=1, help="worker processes")
+    serve.add_argument(
+        "-w", "--workers", type=int, default=defaults["workers"], help="worker processes"
+    )
     serve.add_argument(
         "--max-message-size",
         type=int,
-        default=DEFAULT_MAX_MESSAGE_SIZE,
+        default=defaults["websocket_max_message_size"],
         help="largest WebSocket message in bytes; larger ones close with 1009 (default 1 MiB)",
     )
     serve.add_argument(
         "--graceful-timeout",
         type=float,
-        default=5.0,
-        help="seconds connections get to finish on shutdown (default 5)",
+        default=defaults["graceful_timeout"],
+        help="seconds connections get to finish on shutdown after WebSockets were "
+        "closed with 1001 (default %(default)s)",
     )
-    serve.add_argument("--root-path", default="", help="ASGI root_path behind a proxy")
-    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument(
+        "--root-path", default=defaults["root_path"], help="ASGI root_path behind a proxy"
+    )
+    serve.add_argument("--access-log", action="store_true", help="log every request to stdout")
     return parser
 
 
-def _serve_workers(args: argparse.Namespace, config: ServerConfig) -> int:
-    sockets = config.to_hypercorn().create_sockets()
-    listening = sockets.insecure_sockets + sockets.secure_sockets
-    for sock in listening:
-        sock.listen(2048)
-        sock.set_inheritable(True)
-    fds = [sock.fileno() for sock in listening]
-    command = [sys.executable, "-m", "callboard", "serve", args.application, "--workers", "1"]
+def _worker_command(args: argparse.Namespace, config: ServerConfig, fds: list[int]) -> list[str]:
+    command = [sys.executable, "-m", "callboard", "serve", args.application, "--workers=1"]
     command += [f"--bind=fd://{fd}" for fd in fds]
     command += [
         f"--max-message-size={config.websocket_max_message_size}",
@@ -101,22 +141,90 @@ def _serve_workers(args: argparse.Namespace, config: ServerConfig) -> int:
     ]
     if config.access_log:
         command.append("--access-log")
-    children = [subprocess.Popen(command, pass_fds=fds) for _ in range(config.workers)]
+    return command
 
-    def forward(signum: int, frame: FrameType | None) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signum)
 
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGTERM, forward)
-    codes = [child.wait() for child in children]
-    return max(codes, key=abs)
+def _exit_status(returncode: int) -> int:
+    """A child's return code as a shell would report it (a signal N is 128 + N)."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+async def _supervise_workers(command: list[str], fds: list[int], workers: int) -> int:
+    """Run ``workers`` copies of ``command``; forward signals; return the worst status."""
+    processes: list[trio.Process] = []
+    statuses: list[int] = []
+    stop_signal: int | None = None
+
+    def stop_all(signum: int) -> None:
+        nonlocal stop_signal
+        if stop_signal is None:
+            stop_signal = signum
+        for process in processes:
+            if process.returncode is None:
+                process.send_signal(signum)
+
+    async def wait_for(process: trio.Process) -> None:
+        status = _exit_status(await process.wait())
+        statuses.append(status)
+        if stop_signal is None:
+            print(
+                f"callboard: worker {process.pid} exited with status {status}; "
+                "stopping the others.",
+                file=sys.stderr,
+            )
+            stop_all(signal.SIGTERM)
+
+    take_over_signals(stop_all)
+    for _ in range(workers):
+        if stop_signal is not None:
+            break
+        processes.append(await trio.lowlevel.open_process(command, pass_fds=fds))
+    if stop_signal is not None:  # it came while the workers were starting
+        stop_all(stop_signal)
+    async with trio.open_nursery() as nursery:
+        for process in processes:
+            nursery.start_soon(wait_for, process)
+    return max(statuses, default=0)  # no worker started: stopped before it began
+
+
+def _serve_workers(args: argparse.Namespace, config: ServerConfig) -> int:
+    hypercorn_config = config.to_hypercorn()
+    sockets = hypercorn_config.create_sockets()
+    listening = sockets.insecure_sockets + sockets.secure_sockets
+    for sock in listening:
+        sock.listen(hypercorn_config.backlog)
+        sock.set_inheritable(True)
+    fds = [sock.fileno() for sock in listening]
+    try:
+        return trio.run(_supervise_workers, _worker_command(args, config, fds), fds, config.workers)
+    finally:
+        ignore_signals()
+        for sock in listening:
+            sock.close()
+
+
+def _log_to_stderr() -> None:
+    """Send callboard's own log records (INFO and up) to stderr, as hypercorn sends its own.
+
+    Left alone when the process already configured logging.
+    """
+    logger = logging.getLogger("callboard")
+    if logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_DATE_FORMAT))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status.
+
+    Raises:
+        SystemExit: the options do not parse (status 2, argparse's message).
+    """
     args = _parser().parse_args(argv)
+    _log_to_stderr()
     try:
         config = ServerConfig(
             bind=args.bind or ("127.0.0.1:8000",),
@@ -126,11 +234,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             root_path=args.root_path,
             access_log=args.access_log,
         )
-        if config.workers > 1:
-            return _serve_workers(args, config)
+        # Workers import it themselves; importing it here too fails fast, once.
         app = load_application(args.application)
     except (TypeError, ValueError) as exc:
         print(f"callboard: {exc}", file=sys.stderr)
-        return 2
-    run(app, config)
+        return EXIT_USAGE
+    try:
+        if config.workers > 1:
+            return _serve_workers(args, config)
+        run(app, config)
+    except OSError as exc:
+        print(f"callboard: cannot serve on {', '.join(config.bind)}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     return 0

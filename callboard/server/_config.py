@@ -5,6 +5,7 @@ Not here: running the server (``_serve``), the command line (``_cli``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,21 +18,42 @@ DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024
 """1 MiB, daphne's default: a larger WebSocket message closes the connection with 1009."""
 
 
-def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+def _positive_int(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be an int, got {value!r}.")
     if value <= 0:
         raise ValueError(f"{attribute.name} must be positive, got {value!r}.")
 
 
-def _non_negative(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must not be negative, got {value!r}.")
+def _seconds(*, allow_zero: bool) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise TypeError(f"{attribute.name} must be a number of seconds, got {value!r}.")
+        if math.isnan(value) or value < 0 or (value == 0 and not allow_zero):
+            rule = "must not be negative" if allow_zero else "must be positive"
+            raise ValueError(f"{attribute.name} {rule}, got {value!r}.")
+
+    return check
 
 
 def _binds(value: str | Sequence[str]) -> tuple[str, ...]:
     result = (value,) if isinstance(value, str) else tuple(value)
     if not result:
         raise ValueError("bind needs at least one address, like '127.0.0.1:8000'.")
+    for address in result:
+        if not isinstance(address, str) or not address:
+            raise TypeError(
+                f"bind addresses are non-empty str like '127.0.0.1:8000', "
+                f"'unix:/run/app.sock' or 'fd://3'; got {address!r}."
+            )
     return result
+
+
+def _root_path(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"root_path must be a str, got {value!r}.")
+    if value and not value.startswith("/"):
+        raise ValueError(f"root_path is empty or starts with '/', like '/chat'; got {value!r}.")
 
 
 @attrs.frozen(kw_only=True)
@@ -39,27 +61,30 @@ class ServerConfig:
     """How callboard serves an application on hypercorn's Trio worker.
 
     Attributes:
-        bind: addresses to listen on (``host:port``, ``unix:path`` or ``fd://n``).
+        bind: addresses to listen on (``host:port``, ``unix:path`` or ``fd://n``);
+            port 0 picks a free port (:func:`~callboard.server.serve` reports it).
         workers: worker processes (each one an event loop with its own runtime).
         websocket_max_message_size: larger messages close the connection with 1009.
         graceful_timeout: on shutdown, how long connections get to finish after
             WebSockets were asked to close with 1001, before they are cancelled.
+        close_timeout: after ``graceful_timeout``, how long connections get to
+            finish their closing handshakes before they are dropped.
         keep_alive_timeout: idle HTTP keep-alive connections close after this.
-        access_log: log every request (hypercorn's access log) to stderr.
-        root_path: the ASGI ``root_path`` (mount point behind a proxy).
-        forwarded_allow_ips: proxies whose ``X-Forwarded-*`` headers are trusted
-            (hypercorn's ProxyFix is not applied when empty).
+        access_log: log every request (hypercorn's access log) to stdout.
+        root_path: the ASGI ``root_path`` (the mount point behind a proxy), ``""``
+            or starting with ``/``.
     """
 
     bind: tuple[str, ...] = attrs.field(default=("127.0.0.1:8000",), converter=_binds)
-    workers: int = attrs.field(default=1, validator=_positive)
+    workers: int = attrs.field(default=1, validator=_positive_int)
     websocket_max_message_size: int = attrs.field(
-        default=DEFAULT_MAX_MESSAGE_SIZE, validator=_positive
+        default=DEFAULT_MAX_MESSAGE_SIZE, validator=_positive_int
     )
-    graceful_timeout: float = attrs.field(default=5.0, validator=_non_negative)
-    keep_alive_timeout: float = attrs.field(default=5.0, validator=_positive)
-    access_log: bool = False
-    root_path: str = ""
+    graceful_timeout: float = attrs.field(default=5.0, validator=_seconds(allow_zero=True))
+    close_timeout: float = attrs.field(default=1.0, validator=_seconds(allow_zero=True))
+    keep_alive_timeout: float = attrs.field(default=5.0, validator=_seconds(allow_zero=False))
+    access_log: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    root_path: str = attrs.field(default="", validator=_root_path)
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> ServerConfig:
@@ -67,10 +92,11 @@ class ServerConfig:
 
         Raises:
             ValueError: an unknown key, listing the valid ones; or a bad value.
+            TypeError: a value of the wrong type.
         """
-        valid = {a.name for a in attrs.fields(cls)}
-        given = {key.lower(): value for key, value in mapping.items()}
-        unknown = sorted(set(given) - valid)
+        valid = [a.name for a in attrs.fields(cls)]
+        given = {str(key).lower(): value for key, value in mapping.items()}
+        unknown = sorted(set(given) - set(valid))
         if unknown:
             raise ValueError(
                 f"Unknown server setting(s) {', '.join(map(repr, unknown))}; "
@@ -79,7 +105,11 @@ class ServerConfig:
         return cls(**given)
 
     def to_hypercorn(self) -> HypercornConfig:
-        """Return the equivalent hypercorn ``Config``."""
+        """Return the equivalent hypercorn ``Config``.
+
+        Its ``graceful_timeout`` is this one's; :func:`~callboard.server.serve`
+        adds ``close_timeout`` when it serves.
+        """
         config = HypercornConfig()
         config.bind = list(self.bind)
         config.workers = self.workers

@@ -1,13 +1,18 @@
-"""The live server: hypercorn's Trio worker serving an application on a free loopback port.
+"""The live server: callboard's own server on a free loopback port, for real clients.
 
 For end-to-end tests with real clients (trio-websocket, httpx, a browser).
-Trio only, as hypercorn's Trio worker is: call it from a Trio test.
+It is :func:`callboard.server.serve` — hypercorn's Trio worker with
+callboard's draining shutdown — so a test sees what production does. Trio
+only, as hypercorn's Trio worker is: call it from a Trio test.
 
-Shutdown is prompt: with no connection open the server stops at once; open
-connections get ``graceful_timeout`` seconds to finish, then are cancelled.
+Shutdown is prompt: with no connection open the server stops at once.
+Consumers are asked to finish (a WebSocket consumer closes with 1001 and
+its ``disconnect`` runs) and get ``graceful_timeout`` seconds, then are
+cancelled; connections then get as long again, at most
+``ServerConfig.close_timeout``, to finish closing.
 
-Not here: the pytest fixture that wraps it (``_plugin``); callboard's own
-production serving (``callboard.server``).
+Not here: the pytest fixture that wraps it (``_plugin``); serving itself
+(``callboard.server``).
 """
 
 from __future__ import annotations
@@ -27,12 +32,16 @@ from callboard._asgi import ASGIApp
 
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
-    from hypercorn.config import Config
+
+    from callboard.server import ServerConfig
 
 __all__ = ["DEFAULT_GRACEFUL_TIMEOUT", "LiveServer", "open_live_server", "start_live_server"]
 
 DEFAULT_GRACEFUL_TIMEOUT = 1.0
 """Seconds open connections get to finish once the live server is asked to stop."""
+
+_DEFAULT_CLOSE_TIMEOUT = 1.0
+"""``ServerConfig.close_timeout``'s default, the cap on the live server's."""
 
 
 @attrs.define(eq=False)
@@ -69,8 +78,11 @@ class LiveServer:
         self._stopping.set()
 
     async def aclose(self) -> None:
-        """Stop the server and wait until it has (at most ``graceful_timeout`` seconds more
-        than its lifespan shutdown takes)."""
+        """Stop the server and wait until it has.
+
+        That takes at most twice ``graceful_timeout`` (capped at
+        ``graceful_timeout`` + 1 s) more than its lifespan shutdown.
+        """
         self.shutdown()
         await self._stopped.wait()
 
@@ -84,7 +96,7 @@ async def start_live_server(
     websocket_max_message_size: int | None = None,
     graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT,
 ) -> LiveServer:
-    """Start hypercorn's Trio worker serving *app* in *nursery*; return once it listens.
+    """Start :func:`callboard.server.serve` serving *app* in *nursery*; return once it listens.
 
     Args:
         nursery: owns the server task.
@@ -93,8 +105,9 @@ async def start_live_server(
         port: the port to bind; 0 picks a free one.
         websocket_max_message_size: the largest WebSocket message the server
             accepts, in bytes (larger ones close the connection with 1009);
-            ``None`` keeps hypercorn's default.
-        graceful_timeout: seconds open connections get to finish at shutdown.
+            ``None`` keeps ``callboard serve``'s default (1 MiB).
+        graceful_timeout: seconds open connections get to finish at shutdown
+            (WebSocket consumers are first closed with 1001).
 
     Returns:
         The running server; ``server.url`` / ``server.ws_url`` reach it.
@@ -107,13 +120,19 @@ async def start_live_server(
         The caller owns it: ``await server.aclose()``, or cancel the nursery.
     """
     _require_trio()
-    from hypercorn.config import Config
+    from callboard.server import DEFAULT_MAX_MESSAGE_SIZE, ServerConfig
 
-    config = Config()
-    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-    config.graceful_timeout = graceful_timeout
-    if websocket_max_message_size is not None:
-        config.websocket_max_message_size = websocket_max_message_size
+    config = ServerConfig(
+        bind=f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        websocket_max_message_size=(
+            DEFAULT_MAX_MESSAGE_SIZE
+            if websocket_max_message_size is None
+            else websocket_max_message_size
+        ),
+        graceful_timeout=graceful_timeout,
+        # A test that asks for a short grace wants a short shutdown.
+        close_timeout=min(graceful_timeout, _DEFAULT_CLOSE_TIMEOUT),
+    )
     stopping = anyio.Event()
     stopped = anyio.Event()
     binds: list[str] = await nursery.start(partial(_serve, app, config, stopping, stopped))
@@ -133,21 +152,16 @@ def _require_trio() -> None:
 
 async def _serve(
     app: ASGIApp,
-    config: Config,
+    config: ServerConfig,
     stopping: anyio.Event,
     stopped: anyio.Event,
     *,
     task_status: trio.TaskStatus[list[str]],
 ) -> None:
-    from hypercorn.trio import serve
+    from callboard.server import serve
 
     try:
-        await serve(
-            app,  # type: ignore[arg-type]  # hypercorn's TypedDict events; ours are Channels' dicts
-            config,
-            shutdown_trigger=stopping.wait,
-            task_status=task_status,
-        )
+        await serve(app, config, shutdown_trigger=stopping.wait, task_status=task_status)
     finally:
         stopped.set()
 
@@ -161,7 +175,7 @@ async def open_live_server(
     websocket_max_message_size: int | None = None,
     graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT,
 ) -> AsyncIterator[LiveServer]:
-    """Serve *app* with hypercorn's Trio worker for the duration of the block.
+    """Serve *app* with :func:`callboard.server.serve` for the duration of the block.
 
     ``async with open_live_server(app) as server:`` — arguments as for
     :func:`start_live_server`.

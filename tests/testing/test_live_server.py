@@ -144,3 +144,27 @@ def test_the_plugin_is_registered_under_the_pytest11_entry_point(
     pytestconfig: pytest.Config,
 ) -> None:
     assert pytestconfig.pluginmanager.has_plugin("callboard")
+
+
+async def test_shutdown_closes_a_consumer_s_websocket_with_1001_and_runs_its_disconnect(
+    nursery: trio.Nursery,
+) -> None:
+    from callboard.consumers import AsyncWebsocketConsumer
+    from callboard.routing import ProtocolTypeRouter
+
+    disconnected: list[int] = []
+
+    class Consumer(AsyncWebsocketConsumer):
+        async def disconnect(self, code: int) -> None:
+            disconnected.append(code)
+
+    app = ProtocolTypeRouter({"websocket": Consumer.as_asgi()})
+    server = await start_live_server(nursery, app, graceful_timeout=60)
+    async with websocket_to(server, "/ws/") as ws:
+        with trio.fail_after(5):
+            await server.aclose()
+        with pytest.raises(ConnectionClosed):
+            await ws.get_message()
+    assert ws.closed is not None
+    assert ws.closed.code == 1001
+    assert len(disconnected) == 1

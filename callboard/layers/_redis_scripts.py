@@ -1,0 +1,149 @@
+"""Server-side scripts: every multi-step change the Redis layer makes, done atomically in Lua.
+
+The data model is channels_redis 4.3's, so both libraries can share a server:
+a channel's queue is a sorted set at ``{prefix}{non-local name}`` scored by
+send time (Unix seconds) whose members are envelopes; ``{queue}$inflight``
+holds what a reader has popped but not yet finished with; a group is a
+sorted set at ``{prefix}:group:{group}`` of channel names scored by join time.
+
+Each script returns counts as well as data, so whatever it drops (an expired
+message, a full channel) is counted by the caller.
+
+Not here: choosing shards and running the scripts (``_redis_shard``).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "FANOUT",
+    "GROUP_ADD",
+    "GROUP_MEMBERS",
+    "POP_BATCH",
+    "POP_GENERAL",
+    "PUSH_BACK",
+    "RECOVER",
+    "SEND",
+]
+
+SEND: Final = """
+-- KEYS[1] queue; ARGV: envelope, score, expired-before, capacity, ttl
+local expired = redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, ARGV[3])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+    return {0, expired}
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return {1, expired}
+"""
+"""Queue one envelope unless the queue is full; returns ``{queued 0|1, expired}``."""
+
+FANOUT: Final = """
+-- KEYS: queues on this shard; ARGV: score, expired-before, ttl, then per queue
+-- its envelope and capacity. Returns {expired, 1-based indexes of full queues...}.
+local score, cutoff, ttl = ARGV[1], ARGV[2], ARGV[3]
+local result = {0}
+for i = 1, #KEYS do
+    result[1] = result[1] + redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, cutoff)
+    if redis.call('ZCARD', KEYS[i]) < tonumber(ARGV[3 + 2 * i]) then
+        redis.call('ZADD', KEYS[i], score, ARGV[2 + 2 * i])
+        redis.call('EXPIRE', KEYS[i], ttl)
+    else
+        result[#result + 1] = i
+    end
+end
+return result
+"""
+"""One group message into every receiving queue of one shard, capacity checked per queue."""
+
+GROUP_MEMBERS: Final = """
+-- KEYS[1] group; ARGV[1] joined-before (expired memberships). Returns {expired, members}.
+local expired = redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, ARGV[1])
+return {expired, redis.call('ZRANGE', KEYS[1], 0, -1)}
+"""
+"""Drop expired memberships, then list the group's channels."""
+
+GROUP_ADD: Final = """
+-- KEYS[1] group; ARGV: ttl, score, channels...
+for i = 3, #ARGV do
+    redis.call('ZADD', KEYS[1], ARGV[2], ARGV[i])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return #ARGV - 2
+"""
+"""Add (or renew) channels in a group and push the group's expiry out."""
+
+POP_BATCH: Final = """
+-- KEYS: n inbox queues, then their n in-flight sets; ARGV[1] batch size, ARGV[2] ttl.
+-- The previous batch was delivered: forget it, then move the next batch in flight.
+-- Returns {queue index, envelope, score, ...}.
+local n = #KEYS / 2
+local limit = tonumber(ARGV[1])
+local out = {}
+for i = 1, n do
+    redis.call('DEL', KEYS[n + i])
+end
+for i = 1, n do
+    if limit <= 0 then break end
+    local popped = redis.call('ZPOPMIN', KEYS[i], limit)
+    for j = 1, #popped, 2 do
+        redis.call('ZADD', KEYS[n + i], popped[j + 1], popped[j])
+        out[#out + 1] = i
+        out[#out + 1] = popped[j]
+        out[#out + 1] = popped[j + 1]
+    end
+    if #popped > 0 then
+        redis.call('EXPIRE', KEYS[n + i], ARGV[2])
+    end
+    limit = limit - #popped / 2
+end
+return out
+"""
+"""The inbox reader's non-blocking read: up to a batch, moved into the in-flight sets."""
+
+RECOVER: Final = """
+-- KEYS: queue, in-flight set, queue, in-flight set ...; ARGV[1] '1' to requeue, '0' to drop.
+-- Returns how many in-flight envelopes were requeued (or dropped).
+local moved = 0
+for i = 1, #KEYS, 2 do
+    local held = redis.call('ZRANGE', KEYS[i + 1], 0, -1, 'WITHSCORES')
+    if ARGV[1] == '1' then
+        for j = 1, #held, 2 do
+            redis.call('ZADD', KEYS[i], held[j + 1], held[j])
+        end
+    end
+    redis.call('DEL', KEYS[i + 1])
+    moved = moved + #held / 2
+end
+return moved
+"""
+"""After a reconnect: requeue an undelivered in-flight batch, or forget a delivered one."""
+
+POP_GENERAL: Final = """
+-- KEYS[1] queue, KEYS[2] in-flight; ARGV: now, stale-before, expired-before, ttl.
+-- Requeues in-flight messages of readers that died, drops expired ones, then
+-- moves the oldest message in flight. Returns {expired, requeued[, envelope, score]}.
+local stale = redis.call('ZRANGEBYSCORE', KEYS[2], 0, ARGV[2], 'WITHSCORES')
+for j = 1, #stale, 2 do
+    redis.call('ZADD', KEYS[1], stale[j + 1], stale[j])
+    redis.call('ZREM', KEYS[2], stale[j])
+end
+local expired = redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, ARGV[3])
+local popped = redis.call('ZPOPMIN', KEYS[1])
+if #popped == 0 then
+    return {expired, #stale / 2}
+end
+redis.call('ZADD', KEYS[2], ARGV[1], popped[1])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return {expired, #stale / 2, popped[1], popped[2]}
+"""
+"""A general channel's non-blocking read, with in-flight tracking (single reader per message)."""
+
+PUSH_BACK: Final = """
+-- KEYS[1] queue, KEYS[2] in-flight; ARGV: score, envelope. A cancelled receive returns it.
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 1
+"""
+"""Put a message a cancelled receive had taken back at its place in the queue."""

@@ -1,0 +1,3 @@
+"""Django management commands of the callboard app."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Channels' import location ``channels.security``: see :mod:`callboard.security.websocket`."""
+
+__all__: list[str] = []
