@@ -52,3 +52,12 @@ async def test_answers_lifespan_itself() -> None:
         assert await communicator.receive_output() == {"type": "lifespan.startup.complete"}
         await communicator.send_input({"type": "lifespan.shutdown"})
         assert await communicator.receive_output() == {"type": "lifespan.shutdown.complete"}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_djangos_async_test_client_works_under_trio() -> None:
+    from django.test import AsyncClient
+
+    response = await AsyncClient().get("/async/")
+
+    assert response.json() == {"view": "async", "count": 0}
