@@ -3,7 +3,9 @@
 Never touches the machine's own PostgreSQL: the cluster has its own data
 directory, socket directory and loopback port, and is stopped and deleted at
 teardown. ``initdb`` refuses to run as root, so as root the cluster runs as
-the ``postgres`` user (or ``nobody``) through ``setpriv``.
+the ``postgres`` user (or ``nobody``) through ``setpriv``. A test run that was
+killed cannot stop its cluster; the next run stops and deletes clusters whose
+owning process is gone (each records its owner's pid).
 """
 
 from __future__ import annotations
@@ -39,6 +41,32 @@ class Cluster:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+_PREFIX = "callboard-pg-"
+_OWNER = "owner.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_orphans(bindir: str) -> None:
+    """Stop and delete clusters left by test runs that were killed."""
+    prefix, _, _ = _as_user()
+    for workdir in glob.glob(os.path.join(tempfile.gettempdir(), _PREFIX + "*")):
+        try:
+            owner = int(Path(workdir, _OWNER).read_text())
+        except (OSError, ValueError):
+            continue
+        if not _alive(owner):
+            Cluster("", 0, workdir, [*prefix, os.path.join(bindir, "pg_ctl")]).stop()
+
+
 def find_binaries() -> str | None:
     """Return the directory holding ``initdb`` and ``pg_ctl``, or ``None``."""
     initdb = shutil.which("initdb")
@@ -70,7 +98,9 @@ def _as_user() -> tuple[list[str], int, int]:
 def start_cluster(bindir: str) -> Cluster:
     """Create and start a cluster; raise ``RuntimeError`` with its log if it fails."""
     prefix, uid, gid = _as_user()
-    workdir = tempfile.mkdtemp(prefix="callboard-pg-")
+    stop_orphans(bindir)
+    workdir = tempfile.mkdtemp(prefix=_PREFIX)
+    Path(workdir, _OWNER).write_text(str(os.getpid()))
     os.chown(workdir, uid, gid)
     data = os.path.join(workdir, "data")
     initdb = [*prefix, os.path.join(bindir, "initdb")]

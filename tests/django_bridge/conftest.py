@@ -26,6 +26,7 @@ collection time would need Django set up for the whole session.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -105,6 +106,7 @@ def django_project() -> Iterator[None]:
         reset_channel_layers()
         if cluster is not None:
             cluster.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
