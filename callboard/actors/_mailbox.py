@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Final
 
 import anyio
@@ -426,6 +427,21 @@ class Mailbox:
             if event is not None:
                 setattr(self, attr, None)
                 event.set()
+
+    def take_while_nowait(self, predicate: Callable[[Any], bool]) -> int:
+        """Receive queued messages from the front while ``predicate`` holds; return how many.
+
+        For an owner that ends on purpose and has nothing to do with what
+        remains of a known kind (a connection's own disconnect event): those
+        are received, not discarded.
+        """
+        queue = self._queue
+        taken = 0
+        while queue and predicate(queue[0][1]):
+            queue.popleft()
+            taken += 1
+        self._received += taken
+        return taken
 
     def clear(self) -> int:
         """Drop and count every queued message, leaving the mailbox open; return how many."""

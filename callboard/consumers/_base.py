@@ -61,6 +61,10 @@ def base_init(init: _F) -> _F:
     return init
 
 
+def _is_disconnect_event(item: object) -> bool:
+    return type(item) is dict and item.get("type") in _DISCONNECT_EVENTS
+
+
 @attrs.frozen
 class ShutdownRequested:
     """Signal to a consumer: the server is shutting down; finish this connection."""
@@ -129,8 +133,19 @@ class AsyncConsumer(Actor):
                             if self._failure is None:  # a spawned task may have failed first
                                 self._failure = exc
                     task_group.cancel_scope.cancel()
+            except anyio.get_cancelled_exc_class():
+                # Cancelled (the shutdown grace ran out, or the server's task
+                # was cancelled): say goodbye properly rather than leave the
+                # server to report an internal error.
+                if not self._send_closed:
+                    with anyio.move_on_after(self.cleanup_timeout, shield=True):
+                        await self.on_cancelled()
+                raise
             finally:
                 self._task_group = None
+                # The connection's own disconnect event, queued after the consumer
+                # ended on purpose, is not an undelivered message.
+                mailbox.take_while_nowait(_is_disconnect_event)
                 failure = self._failure
                 if failure is not None:
                     with anyio.move_on_after(self.cleanup_timeout, shield=True):
@@ -178,6 +193,13 @@ class AsyncConsumer(Actor):
 
         Called once, after the failure was logged, under a shielded deadline.
         The base class does nothing; protocol consumers override it.
+        """
+
+    async def on_cancelled(self) -> None:
+        """The connection's task was cancelled while the connection was still open.
+
+        Called once, under a shielded deadline. The base class does nothing;
+        a WebSocket consumer closes with 1001 (going away).
         """
 
     async def _release_groups(self) -> None:

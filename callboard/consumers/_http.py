@@ -183,6 +183,15 @@ class AsyncHttpConsumer(AsyncConsumer):
             await self.send_body(b"")
         raise StopConsumer
 
+    async def on_cancelled(self) -> None:
+        """Cancelled mid-response: end a started body; an unstarted response gets 503."""
+        if not self._response_started:
+            await self.send_response(
+                503, b"Service Unavailable", headers=[(b"content-type", b"text/plain")]
+            )
+        elif not self._response_finished:
+            await self.send_body(b"")
+
     async def on_crash(self, failure: BaseException) -> None:
         """Answer 500 if no response was started; otherwise end the body."""
         if not self._response_started:

@@ -204,6 +204,11 @@ class AsyncWebsocketConsumer(_WebsocketState, AsyncConsumer):
         if not self._closed_by_us:
             await self.close(CLOSE_GOING_AWAY if self._accepted else None)
 
+    async def on_cancelled(self) -> None:
+        """Cancelled while open: close with 1001 (or refuse a pending handshake)."""
+        if not self._closed_by_us:
+            await self.send_event(_close_event(CLOSE_GOING_AWAY if self._accepted else None, None))
+
 
 class AsyncJsonWebsocketConsumer(AsyncWebsocketConsumer):
     """Async WebSocket consumer that speaks JSON text frames (Channels' class)."""
@@ -351,6 +356,10 @@ class WebsocketConsumer(_WebsocketState, SyncConsumer):
 
     async def on_shutdown(self) -> None:
         """Close with 1001 (going away); the disconnect then runs :meth:`disconnect`."""
+        await self._close_from_loop(CLOSE_GOING_AWAY if self._accepted else None)
+
+    async def on_cancelled(self) -> None:
+        """Cancelled while open: close with 1001 (or refuse a pending handshake)."""
         await self._close_from_loop(CLOSE_GOING_AWAY if self._accepted else None)
 
     async def _close_from_loop(self, code: int | None) -> None:

@@ -942,3 +942,13 @@ async def test_every_message_is_received_or_counted_on_any_backend(
 ) -> None:
     mailbox, ledger = await run_operations(policy, capacity, ops, timed=False)
     check_nothing_lost(mailbox, ledger)
+
+
+async def test_take_while_nowait_receives_matching_messages_from_the_front_only() -> None:
+    mailbox = open_mailbox("specific.test!take", capacity=10)
+    for kind in ("bye", "bye", "keep", "bye"):
+        mailbox.send_nowait({"type": kind})
+    assert mailbox.take_while_nowait(lambda m: m["type"] == "bye") == 2
+    stats = mailbox.statistics()
+    assert (stats.received, stats.depth, stats.discarded) == (2, 2, 0)
+    assert mailbox.receive_nowait() == {"type": "keep"}

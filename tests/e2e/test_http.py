@@ -20,12 +20,6 @@ async def test_plain_http_requests_get_their_responses() -> None:
             assert (response.status_code, response.text) == (200, "ok")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="consumers: hypercorn's http.disconnect after a finished response is pumped into "
-    "the mailbox of a consumer that already stopped, and discarding it logs a WARNING "
-    "(callboard.mailbox) on every request",
-)
 async def test_plain_http_requests_log_no_warnings(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
     async with open_server(application) as server, httpx.AsyncClient() as client:
