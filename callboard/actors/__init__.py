@@ -36,6 +36,10 @@ from ._offload import run_sync as run_sync
 from ._offload import runs_at_home as runs_at_home
 from ._offload import set_offload_wrapper as set_offload_wrapper
 from ._offload import set_primary_home as set_primary_home
+from ._presence import PRESENCE_EVENT as PRESENCE_EVENT
+from ._presence import PresenceMember as PresenceMember
+from ._presence import presence_event as presence_event
+from ._presence import presence_events_group as presence_events_group
 from ._registry import Membership as Membership
 from ._registry import Registry as Registry
 from ._registry import RegistryStatistics as RegistryStatistics
@@ -51,11 +55,13 @@ from ._supervisor import Supervisor as Supervisor
 from ._supervisor import open_supervisor as open_supervisor
 from ._supervisor import start_supervisor as start_supervisor
 from ._supervisor import supervisor_spec as supervisor_spec
+from ._totals import MailboxTotals as MailboxTotals
 
 __all__ = [
     "DEFAULT_CAPACITY",
     "DEFAULT_THREAD_LIMIT",
     "MAX_NAME_LENGTH",
+    "PRESENCE_EVENT",
     "Actor",
     "ActorStatistics",
     "Child",
@@ -67,10 +73,12 @@ __all__ = [
     "Home",
     "Mailbox",
     "MailboxStatistics",
+    "MailboxTotals",
     "Membership",
     "OffloadWrapper",
     "OverflowPolicy",
     "Overflowed",
+    "PresenceMember",
     "Registry",
     "RegistryStatistics",
     "RestartStrategy",
@@ -92,6 +100,8 @@ __all__ = [
     "non_local_name",
     "open_mailbox",
     "open_supervisor",
+    "presence_event",
+    "presence_events_group",
     "process_name",
     "require_valid_channel_name",
     "require_valid_group_name",

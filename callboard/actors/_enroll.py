@@ -47,7 +47,10 @@ class Enrollment:
     ) -> bool:
         try:
             if not isinstance(exc, Exception):  # none, or cancellation: the scope decides
-                return bool(self.scope.__exit__(exc_type, exc, traceback))
+                swallowed = bool(self.scope.__exit__(exc_type, exc, traceback))
+                if self.scope.cancelled_caught:
+                    self._registry.cancelled += 1
+                return swallowed
             self._registry.failures += 1
             logger.error(
                 "Enrolled %r of supervisor %r failed.",
@@ -75,6 +78,8 @@ class Enrollments:
     _on_leave: Callable[[], None]
     _live: dict[Enrollment, None] = attrs.field(factory=dict, init=False)
     failures: int = attrs.field(default=0, init=False)
+    cancelled: int = attrs.field(default=0, init=False)
+    """Enrolled blocks cancelled by their own scope (the grace ran out, or stopping failed)."""
 
     def __len__(self) -> int:
         return len(self._live)

@@ -310,9 +310,13 @@ class Mailbox:
             event.set()
 
     def _log_drop(self, reason: str, what: str) -> None:
+        # One record per reason per interval for the whole process, whatever the
+        # number of mailboxes: a flood across 10,000 connections is one line
+        # with a count. Messages left when a connection ends are routine (INFO);
+        # everything else means a reader is not keeping up (WARNING).
         _ratelog.log(
-            logging.WARNING,
-            f"{reason}:{self._name}",
+            logging.INFO if reason == "discarded" else logging.WARNING,
+            reason,
             "Mailbox %r (capacity %d, depth %d) %s.",
             self._name,
             self._capacity,

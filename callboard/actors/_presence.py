@@ -55,7 +55,11 @@ class PresenceMember:
 
     def as_message(self) -> dict[str, Any]:
         """Return the member as a message-friendly dict (``address``, ``metadata``, ``joined_at``)."""
-        return {"address": self.address, "metadata": dict(self.metadata), "joined_at": self.joined_at}
+        return {
+            "address": self.address,
+            "metadata": dict(self.metadata),
+            "joined_at": self.joined_at,
+        }
 
     @classmethod
     def from_message(cls, data: Mapping[str, Any]) -> PresenceMember:

@@ -3,9 +3,14 @@
 Delivery inside one process is a direct put into the receiving mailbox: no
 serialization, one isolation copy per receiver (see ``_isolation``). A group
 is an insertion-ordered mapping of member address to :class:`Membership`
-(join time and optional metadata, the ground for presence); members older
-than ``group_expiry`` are dropped the next time the group is used, as in
-Channels.
+(join time and optional metadata); members older than ``group_expiry`` are
+dropped the next time the group is used, as in Channels.
+
+A member that joined with metadata is *present* (``_presence``): its joining
+and its leaving, however it leaves (discarded, its actor ended, expired), are
+announced to the group's watchers as ``callboard.presence`` messages. The
+final counts of every unregistered mailbox are folded into the registry's
+totals, so what ended actors received and lost stays counted.
 
 Not here: the channel-layer API around it (``callboard.layers``).
 """
@@ -24,7 +29,15 @@ from callboard.exceptions import ChannelFull
 from ._address import require_valid_channel_name, require_valid_group_name
 from ._isolation import copier_for
 from ._mailbox import DEFAULT_CAPACITY, Mailbox, OverflowPolicy
+from ._presence import (
+    PresenceChange,
+    PresenceMember,
+    presence_event,
+    presence_events_group,
+    wall_time,
+)
 from ._ratelog import RateLimitedLog
+from ._totals import MailboxTally, MailboxTotals
 
 __all__ = ["Membership", "Registry", "RegistryStatistics"]
 
@@ -42,12 +55,25 @@ class Membership:
     Attributes:
         address: the member.
         joined_at: when it joined (or last re-joined), on the event loop's clock.
-        metadata: what the member said about itself when joining (presence), or ``None``.
+        metadata: what the member said about itself when joining, or ``None``;
+            a member with metadata (``{}`` included) is present (see :meth:`Registry.presence`).
     """
 
     address: str
     joined_at: float
     metadata: Mapping[str, Any] | None = None
+
+    def presence(self) -> PresenceMember:
+        """Return this membership as a :class:`PresenceMember` (``joined_at`` in Unix time).
+
+        Raises:
+            ValueError: the member joined without metadata, so it is not present.
+        """
+        if self.metadata is None:
+            raise ValueError(f"{self.address!r} joined without metadata: it is not present.")
+        return PresenceMember(
+            address=self.address, metadata=self.metadata, joined_at=wall_time(self.joined_at)
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -84,6 +110,7 @@ class Registry:
     _group_deliveries: int = attrs.field(default=0, init=False)
     _no_receiver: int = attrs.field(default=0, init=False)
     _expired_memberships: int = attrs.field(default=0, init=False)
+    _tally: MailboxTally = attrs.field(factory=MailboxTally, init=False)
 
     # -- mailboxes -------------------------------------------------------------
 
@@ -124,11 +151,16 @@ class Registry:
         """Remove an address: leave every group, close and discard its mailbox.
 
         Returns:
-            How many queued messages were discarded (counted on the mailbox).
+            How many queued messages were discarded (counted on the mailbox,
+            whose final counts join :meth:`mailbox_totals`).
         """
         self.leave_all(address)
         mailbox = self._mailboxes.pop(address, None)
-        return mailbox.discard() if mailbox is not None else 0
+        if mailbox is None:
+            return 0
+        discarded = mailbox.discard()
+        self._tally.fold(mailbox.statistics())
+        return discarded
 
     def lookup(self, address: str) -> Mailbox | None:
         """Return the mailbox serving ``address``, or ``None``."""
@@ -165,7 +197,7 @@ class Registry:
         self._no_receiver += 1
         _ratelog.log(
             logging.INFO,
-            f"no_receiver:{address}",
+            "no_receiver",
             "No mailbox at %r: message not delivered (its actor has ended).",
             address,
         )
@@ -175,15 +207,22 @@ class Registry:
     def group_add(
         self, group: str, address: str, *, metadata: Mapping[str, Any] | None = None
     ) -> None:
-        """Add ``address`` to ``group``, or renew its membership (and metadata)."""
+        """Add ``address`` to ``group``, or renew its membership (and metadata).
+
+        With ``metadata`` (``{}`` included) the member is present: the group's
+        watchers get a ``join`` event, again on every re-join (its metadata
+        may have changed). Re-joining without metadata ends its presence (a
+        ``leave`` event).
+        """
         require_valid_group_name(group)
         require_valid_channel_name(address)
         members = self._groups.get(group)
+        previous = None
         if members is None:
             members = self._groups[group] = {}
         else:
-            members.pop(address, None)  # re-join moves to the end: order is join order
-        members[address] = Membership(
+            previous = members.pop(address, None)  # re-join moves to the end: join order
+        membership = members[address] = Membership(
             address=address, joined_at=anyio.current_time(), metadata=metadata
         )
         groups = self._member_of.get(address)
@@ -191,27 +230,46 @@ class Registry:
             self._member_of[address] = {group}
         else:
             groups.add(group)
+        if metadata is not None:
+            self._announce(group, "join", membership)
+        elif previous is not None and previous.metadata is not None:
+            self._announce(group, "leave", previous)
 
     def group_discard(self, group: str, address: str) -> None:
         """Remove ``address`` from ``group``; nothing happens if it is not a member."""
         require_valid_group_name(group)
         require_valid_channel_name(address)
-        self._remove_member(group, address)
+        removed = self._remove_member(group, address)
+        if removed is not None and removed.metadata is not None:
+            self._announce(group, "leave", removed)
 
-    def _remove_member(self, group: str, address: str) -> None:
+    def _remove_member(self, group: str, address: str) -> Membership | None:
         members = self._groups.get(group)
-        if members is not None and members.pop(address, None) is not None and not members:
-            del self._groups[group]
+        removed = None
+        if members is not None:
+            removed = members.pop(address, None)
+            if removed is not None and not members:
+                del self._groups[group]
         groups = self._member_of.get(address)
         if groups is not None:
             groups.discard(group)
             if not groups:
                 del self._member_of[address]
+        return removed
 
     def leave_all(self, address: str) -> None:
-        """Remove ``address`` from every group it is in."""
-        for group in tuple(self._member_of.get(address, ())):
-            self._remove_member(group, address)
+        """Remove ``address`` from every group it is in (announcing where it was present).
+
+        It leaves every group before any leave event goes out, so it is not
+        sent its own.
+        """
+        left = [
+            (group, self._remove_member(group, address))
+            for group in tuple(self._member_of.get(address, ()))
+        ]
+        for group, membership in left:
+            if membership is not None and membership.metadata is not None:
+                self._announce(group, "leave", membership)
 
     def _expire(self, group: str, members: dict[str, Membership]) -> None:
         cutoff = anyio.current_time() - self.group_expiry
@@ -221,6 +279,14 @@ class Registry:
                 return
             self._expired_memberships += 1
             self._remove_member(group, first.address)
+            if first.metadata is not None:
+                self._announce(group, "leave", first)
+
+    def _announce(self, group: str, change: PresenceChange, membership: Membership) -> None:
+        """Tell ``group``'s watchers that a present member joined or left."""
+        watchers = presence_events_group(group)
+        if self._groups.get(watchers):
+            self.group_send_nowait(watchers, presence_event(group, change, membership.presence()))
 
     def members(self, group: str) -> list[Membership]:
         """Return the live memberships of ``group`` in join order."""
@@ -238,6 +304,14 @@ class Registry:
             return 0
         self._expire(group, members)
         return len(members)
+
+    def presence(self, group: str) -> list[PresenceMember]:
+        """Return the members present in ``group`` (joined with metadata), in join order."""
+        return [m.presence() for m in self.members(group) if m.metadata is not None]
+
+    def group_sizes(self) -> dict[str, int]:
+        """Return every group's member count, as last used (lapsed members included)."""
+        return {group: len(members) for group, members in self._groups.items()}
 
     def groups_of(self, address: str) -> frozenset[str]:
         """Return the groups ``address`` belongs to."""
@@ -286,6 +360,10 @@ class Registry:
             mailbox.clear()
         self._groups.clear()
         self._member_of.clear()
+
+    def mailbox_totals(self) -> MailboxTotals:
+        """Return every mailbox's counters added up: the live ones and the unregistered ones."""
+        return self._tally.totals(self._mailboxes.values())
 
     def statistics(self) -> RegistryStatistics:
         """Return a snapshot of the registry's size and counters."""

@@ -48,6 +48,7 @@ class SupervisorStatistics:
         restarts: child restarts so far (a one_for_all restart of three children counts 3).
         failures: child failures so far, temporary children's and enrolled actors' included.
         enrolled: actors enrolled right now.
+        cancelled: enrolled actors cancelled so far because a shutdown's grace ran out.
         gave_up: whether it exceeded its restart intensity.
     """
 
@@ -59,6 +60,7 @@ class SupervisorStatistics:
     restarts: int
     failures: int
     enrolled: int
+    cancelled: int
     gave_up: bool
 
     @property

@@ -432,6 +432,7 @@ class Supervisor:
             restarts=self._restarts,
             failures=self._failures + self._enrolled.failures,
             enrolled=len(self._enrolled),
+            cancelled=self._enrolled.cancelled,
             gave_up=self._escalation is not None,
         )
 

@@ -367,12 +367,22 @@ def test_every_policy_logs_what_it_did(
     ]
 
 
-def test_clear_logs_how_many_were_discarded(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="callboard.mailbox")
+def test_clear_logs_how_many_were_discarded_at_info(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="callboard.mailbox")
     full_mailbox("drop_newest", capacity=3).clear()
     assert [r.getMessage() for r in caplog.records] == [
         "Mailbox 'm' (capacity 3, depth 0) discarded 3 undelivered message(s)."
     ]
+    assert caplog.records[0].levelno == logging.INFO
+
+
+def test_drops_across_many_mailboxes_log_one_line_per_interval(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="callboard.mailbox")
+    for n in range(50):
+        full_mailbox("drop_newest", capacity=1, name=f"m{n}").send_nowait({"n": "new"})
+    assert len(caplog.records) == 1
 
 
 # -- expiry -------------------------------------------------------------------------------

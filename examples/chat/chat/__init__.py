@@ -1,0 +1,1 @@
+"""The chat app: rooms, their message history, and who is in them."""

@@ -1,0 +1,17 @@
+"""The chat's models in Django's admin."""
+
+from django.contrib import admin
+
+from .models import Message, Visitor
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["created", "room", "author", "text"]
+    list_filter = ["room"]
+    search_fields = ["text", "author__username"]
+
+
+@admin.register(Visitor)
+class VisitorAdmin(admin.ModelAdmin):
+    list_display = ["group", "name", "joined", "channel_name"]

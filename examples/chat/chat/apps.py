@@ -1,0 +1,8 @@
+"""The chat app's configuration."""
+
+from django.apps import AppConfig
+
+
+class ChatConfig(AppConfig):
+    name = "chat"
+    verbose_name = "Chat"
