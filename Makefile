@@ -17,16 +17,26 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check callboard tests
-	$(PY) -m ruff format --check callboard tests
+	$(PY) -m ruff check callboard tests examples
+	$(PY) -m ruff format --check callboard tests examples
 	$(PY) -m mypy
 
 format: $(STAMP)
-	$(PY) -m ruff format callboard tests
-	$(PY) -m ruff check --fix callboard tests
+	$(PY) -m ruff format callboard tests examples
+	$(PY) -m ruff check --fix callboard tests examples
+
+# The example chat site (examples/chat/README.md): SQLite (examples/chat/db.sqlite3) and the
+# in-memory layer; REDIS_URL=redis://... selects Redis. Another port: make demo DEMO_ADDR=127.0.0.1:8080
+DEMO_ADDR ?= 127.0.0.1:8000
+DEMO_MANAGE := $(PY) examples/chat/manage.py
 
 demo: $(STAMP)
-	@echo "The example chat site is coming with issue 8 (examples/chat)."
+	$(DEMO_MANAGE) migrate --noinput --verbosity 0
+	@$(DEMO_MANAGE) demo_users
+	@echo
+	@echo "    The chat is at http://$(DEMO_ADDR)/chat/  (Ctrl-C stops it)"
+	@echo
+	$(DEMO_MANAGE) runserver $(DEMO_ADDR)
 
 # The benchmark suite (bench/README.md). Its extra packages (Channels, daphne, uvicorn,
 # channels_redis, psutil, uvloop, py-spy) are installed once per pyproject.toml version.

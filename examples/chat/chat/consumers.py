@@ -27,9 +27,7 @@ HISTORY_LENGTH = 50
 @database_sync_to_async
 def recent_messages(room: str, count: int = HISTORY_LENGTH) -> list[dict[str, Any]]:
     """The latest ``count`` messages of ``room``, oldest first (in a worker thread)."""
-    latest = (
-        Message.objects.filter(room=room).select_related("author").order_by("-created", "-id")
-    )
+    latest = Message.objects.filter(room=room).select_related("author").order_by("-created", "-id")
     return [message.as_json() for message in reversed(latest[:count])]
 
 
@@ -54,24 +52,25 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not self.user.is_authenticated:
-            await self.send_error("Log in to post messages.")
+            await self._refuse("Log in to post messages.")
             return
         text = content.get("message") if isinstance(content, dict) else None
-        if not isinstance(text, str) or not text.strip():
-            await self.send_error("A message needs some text.")
+        text = text.strip() if isinstance(text, str) else ""
+        if not text:
+            await self._refuse("A message needs some text.")
             return
         if len(text) > MAX_MESSAGE_LENGTH:
-            await self.send_error(f"A message has at most {MAX_MESSAGE_LENGTH} characters.")
+            await self._refuse(f"A message has at most {MAX_MESSAGE_LENGTH} characters.")
             return
 
         # Django's async ORM, straight from the consumer (callboard runs it under Trio).
-        message = Message(room=self.room_name, author=self.user, text=text.strip())
+        message = Message(room=self.room_name, author=self.user, text=text)
         await message.asave()
         await self.channel_layer.group_send(
             self.room_group_name, {"type": "chat.message", "message": message.as_json()}
         )
 
-    async def send_error(self, error: str) -> None:
+    async def _refuse(self, error: str) -> None:
         await self.send_json({"type": "error", "error": error})
 
     # Messages from the room's group.

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "chat",
 ]
 
@@ -107,8 +108,5 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {
-        "callboard": {"handlers": ["console"], "level": "WARNING"},
-        "chat": {"handlers": ["console"], "level": "INFO"},
-    },
+    "loggers": {"callboard": {"handlers": ["console"], "level": "WARNING"}},
 }

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,26 +14,43 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Visitor',
+            name="Visitor",
             fields=[
-                ('channel_name', models.CharField(max_length=100, primary_key=True, serialize=False)),
-                ('group', models.CharField(db_index=True, max_length=100)),
-                ('name', models.CharField(max_length=150)),
-                ('joined', models.DateTimeField(auto_now_add=True)),
+                (
+                    "channel_name",
+                    models.CharField(max_length=100, primary_key=True, serialize=False),
+                ),
+                ("group", models.CharField(db_index=True, max_length=100)),
+                ("name", models.CharField(max_length=150)),
+                ("joined", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('room', models.CharField(max_length=50)),
-                ('text', models.TextField(max_length=2000)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chat_messages', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("room", models.CharField(max_length=50)),
+                ("text", models.TextField(max_length=2000)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="chat_messages",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created', 'id'],
-                'indexes': [models.Index(fields=['room', '-created'], name='chat_messag_room_648fa2_idx')],
+                "ordering": ["created", "id"],
+                "indexes": [
+                    models.Index(fields=["room", "-created"], name="chat_messag_room_648fa2_idx")
+                ],
             },
         ),
     ]
