@@ -11,6 +11,8 @@ server that speaks the bench protocol. Scenarios:
   lost, duplicated or reordered messages per receiver (sequence numbers).
 - ``idle``: N idle connections; the server's RSS per connection, then one echo
   on every connection to prove they are alive.
+- ``orm``: the echo loop against ``/ws/orm/``, where each frame costs the
+  server one ORM read before its answer.
 
 Every message is ``"<seq>:<send time ns>"``; all clocks are this process's
 ``perf_counter_ns``. CPU seconds of the server processes (with their children)
@@ -91,6 +93,7 @@ class LoadConfig:
     settle: float = 1.0
     stats: bool = True
     server_core: int | None = None
+    path: str = "/ws/echo/"
 
 
 class ProcessMeter:
@@ -305,7 +308,7 @@ async def run_echo(config: LoadConfig, meter: ProcessMeter) -> dict[str, Any]:
     echo = _Echo()
     t_connect = time.perf_counter()
     clients, errors = await open_many(
-        config, config.connections, lambda i: "/ws/echo/", echo.on_text
+        config, config.connections, lambda i: config.path, echo.on_text
     )
     connect_s = time.perf_counter() - t_connect
     if not clients:
@@ -538,7 +541,8 @@ async def run_idle(config: LoadConfig, meter: ProcessMeter) -> dict[str, Any]:
     }
 
 
-SCENARIOS = {"echo": run_echo, "fanout": run_fanout, "idle": run_idle}
+SCENARIOS = {"echo": run_echo, "fanout": run_fanout, "idle": run_idle, "orm": run_echo}
+"""Each scenario kind's coroutine; ``orm`` is echo against ``--path /ws/orm/``."""
 
 
 async def run(config: LoadConfig) -> dict[str, Any]:
@@ -587,6 +591,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--server-core", type=int, default=None, help="the core the servers are pinned to"
     )
+    parser.add_argument("--path", default="/ws/echo/", help="echo and orm: the endpoint")
     return parser
 
 

@@ -35,8 +35,11 @@ class Scenario:
         servers: names of the servers that run it (see ``servers.SERVERS``).
         session: ``shared`` scenarios run one after another on one server
             process per repeat; ``fresh`` ones get a server of their own;
-            ``redis`` ones get two server processes and a private redis-server.
+            ``redis`` ones get two server processes and a private redis-server;
+            ``orm`` ones a fresh server on a freshly seeded database.
         skip_reason: set for scenarios that cannot run yet (recorded as skipped).
+        max_repeats: caps the default number of repeats (memory barely varies
+            between repeats, and Redis runs are long); ``--repeats`` overrides it.
     """
 
     name: str
@@ -45,6 +48,7 @@ class Scenario:
     servers: tuple[str, ...]
     session: str = "shared"
     skip_reason: str | None = None
+    max_repeats: int | None = None
 
 
 ECHO_SERVERS = (
@@ -69,10 +73,7 @@ IDLE_SERVERS = (
 )
 REDIS_SERVERS = ("callboard-redis-serve", "channels-redis-uvicorn")
 
-_NO_BRIDGE = (
-    "needs callboard's Django bridge (callboard.django_bridge), which does not exist yet; "
-    "the scenario lands with it"
-)
+ORM_SERVERS = ("callboard-hypercorn-trio", "channels-uvicorn")
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("echo-1", "echo", "Echo, 1 connection (closed loop)", ECHO_SERVERS),
@@ -95,6 +96,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "5,000 idle connections: server RSS per connection",
         IDLE_SERVERS,
         session="fresh",
+        max_repeats=2,
     ),
     Scenario(
         "redis-fanout-spaced",
@@ -102,6 +104,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "Fan-out across two server processes through Redis, 50 messages 20 ms apart",
         REDIS_SERVERS,
         session="redis",
+        max_repeats=2,
     ),
     Scenario(
         "redis-fanout-burst",
@@ -109,22 +112,23 @@ SCENARIOS: tuple[Scenario, ...] = (
         "Fan-out across two server processes through Redis, 50 messages in a burst",
         REDIS_SERVERS,
         session="redis",
+        max_repeats=2,
     ),
     Scenario(
         "orm-sqlite",
         "orm",
-        "ORM reads, 50 concurrent consumers, SQLite",
-        ("callboard-hypercorn-trio", "channels-uvicorn"),
-        session="fresh",
-        skip_reason=_NO_BRIDGE,
+        "ORM reads, 50 connections each reading a row per message, SQLite",
+        ORM_SERVERS,
+        session="orm",
+        max_repeats=2,
     ),
     Scenario(
         "orm-postgresql",
         "orm",
-        "ORM reads, 50 concurrent consumers, PostgreSQL",
-        ("callboard-hypercorn-trio", "channels-uvicorn"),
-        session="fresh",
-        skip_reason=_NO_BRIDGE,
+        "ORM reads, 50 connections each reading a row per message, PostgreSQL",
+        ORM_SERVERS,
+        session="orm",
+        max_repeats=2,
     ),
 )
 """Every scenario, in the order the suite runs them."""
@@ -139,7 +143,7 @@ def scenario_params(scenario: Scenario, *, quick: bool) -> ScenarioParams:
     """
     if scenario.kind == "echo":
         connections = scenario.name.split("-")[1]
-        duration, warmup = ("1", "0.5") if quick else ("3", "1")
+        duration, warmup = ("1", "0.5") if quick else ("2", "0.5")
         return ScenarioParams(
             ("--connections", connections, "--duration", duration, "--warmup", warmup), 60.0
         )
@@ -157,6 +161,13 @@ def scenario_params(scenario: Scenario, *, quick: bool) -> ScenarioParams:
     if scenario.kind == "idle":
         connections = "2000" if quick else "5000"
         return ScenarioParams(
-            ("--connections", connections, "--drain-timeout", "30", "--settle", "1"), 120.0
+            ("--connections", connections, "--drain-timeout", "30", "--settle", "0.5"), 120.0
         )
+    if scenario.kind == "orm":
+        duration, warmup = ("1", "0.5") if quick else ("2", "0.5")
+        return ScenarioParams(
+            ("--path", "/ws/orm/", "--connections", "50", "--duration", duration,
+             "--warmup", warmup),
+            60.0,
+        )  # fmt: skip
     return ScenarioParams((), 60.0)

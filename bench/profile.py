@@ -37,6 +37,7 @@ from pathlib import Path
 
 from .plan import SCENARIOS, scenario_params
 from .servers import REPO, SERVERS, start_server
+from .services import seed_database
 
 __all__ = ["Profile", "analyse", "main"]
 
@@ -55,6 +56,7 @@ LONGER = {
     "echo": ("--duration", "20", "--warmup", "1"),
     "fanout": ("--rounds", "8"),
     "idle": (),
+    "orm": ("--duration", "15", "--warmup", "1"),
 }
 """Extra load-generator arguments, so a profile has enough samples."""
 
@@ -86,6 +88,7 @@ class Profile:
         default_factory=collections.Counter
     )
     inclusive_by_package: collections.Counter[str] = field(default_factory=collections.Counter)
+    by_thread: collections.Counter[str] = field(default_factory=collections.Counter)
 
 
 def _parse_frame(text: str) -> tuple[str, str, str]:
@@ -108,7 +111,10 @@ def analyse(lines: Iterable[str]) -> Profile:
             count = int(count_text)
         except ValueError:
             continue
-        frames = [_parse_frame(f) for f in stack_text.split(";") if f]
+        texts = [f for f in stack_text.split(";") if f]
+        if texts and texts[0].startswith("thread ("):  # py-spy --threads labels each stack
+            profile.by_thread[texts.pop(0)] += count
+        frames = [_parse_frame(f) for f in texts]
         if not frames:
             continue
         profile.samples += count
@@ -143,6 +149,9 @@ def render(profile: Profile, heading: str, notes: Sequence[str] = ()) -> str:
     """The profile summary as Markdown."""
     total = max(profile.samples, 1)
     lines = [f"# {heading}", "", *notes, "", f"{profile.samples} samples.", ""]
+    if len(profile.by_thread) > 1:
+        lines += _table("Samples by thread (the busiest is the event loop's)", profile.by_thread,
+                        total, 8)  # fmt: skip
     lines += _table("Self time by package (leaf frame)", profile.self_by_package, total, 20)
     lines += _table(
         "Own time by package (nearest non-stdlib frame)", profile.own_by_package, total, 20
@@ -190,17 +199,17 @@ def record(
     out_dir.mkdir(parents=True, exist_ok=True)
     base = out_dir / f"{server_name}.{scenario_name}.{stamp}"
     stacks = base.parent / f"{base.name}.txt"
-    server = start_server(
-        SERVERS[server_name],
-        log_dir=out_dir / "logs",
-        label=base.name,
-        env={"BENCH_GC": gc_knob} if gc_knob else None,
-    )
+    env = {"BENCH_GC": gc_knob} if gc_knob else {}
+    if scenario.session == "orm":  # SQLite only: a private cluster is the suite's business
+        database = out_dir / f"{base.name}.sqlite3"
+        env["BENCH_DB"] = f"sqlite:{database}"
+        seed_database(env["BENCH_DB"])
+    server = start_server(SERVERS[server_name], log_dir=out_dir / "logs", label=base.name, env=env)
     try:
         pid = server.busiest_pid()
         spy = subprocess.Popen(
             ["taskset", "-c", "1", py_spy, "record", "--pid", str(pid), "--rate", str(rate),
-             "--format", "raw", "--output", str(stacks),
+             "--format", "raw", "--output", str(stacks), "--threads",
              *(["--nonblocking"] if nonblocking else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip

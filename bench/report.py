@@ -90,6 +90,15 @@ COLUMNS: dict[str, list[Column]] = {
         Column("client CPU %", _path("cpu", "client_cpu_pct"), False),
         _NOISE,
     ],
+    "orm": [
+        Column("reads/s", _path("throughput_msgs_s")),
+        Column("RTT p50 ms", _path("rtt_ms", "p50"), False),
+        Column("RTT p99 ms", _path("rtt_ms", "p99"), False),
+        Column("lost", _path("lost"), False, integer=True),
+        Column("server CPU %", _path("cpu", "server_cpu_pct")),
+        Column("client CPU %", _path("cpu", "client_cpu_pct"), False),
+        _NOISE,
+    ],
     "idle": [
         Column("KiB/conn", _path("rss_per_conn_kib"), False),
         Column("connections", _path("opened"), integer=True),
@@ -188,10 +197,11 @@ def summary_line(line: dict[str, Any]) -> str:
         f"client CPU {cpu.get('client_cpu_pct', 0):.0f}% "
         f"other on server core {cpu.get('other_on_server_core_pct', 0):.0f}%"
     )
-    if kind == "echo":
+    if kind in ("echo", "orm"):
         rtt = result["rtt_ms"]
+        unit = "reads/s" if kind == "orm" else "msgs/s"
         return (
-            f"{head} {fmt(result['throughput_msgs_s'])} msgs/s  RTT p50 {fmt(rtt['p50'])} ms "
+            f"{head} {fmt(result['throughput_msgs_s'])} {unit}  RTT p50 {fmt(rtt['p50'])} ms "
             f"p99 {fmt(rtt['p99'])} ms  lost {result['lost']} {load}"
         )
     if kind == "fanout":
@@ -397,7 +407,8 @@ def render(meta: dict[str, Any], runs: Sequence[dict[str, Any]], end: dict[str, 
         "## The run",
         "",
         f"- Date: {meta.get('started_at', '?')}; mode: {meta.get('mode', '?')}, "
-        f"{meta.get('repeats', '?')} repeat(s) per scenario and server; "
+        f"up to {meta.get('repeats', '?')} repeat(s) per scenario and server (the runs column "
+        "says how many); "
         f"took {end.get('elapsed_s', 0) / 60:.1f} min.",
         f"- Machine: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, "
         f"{machine.get('memory_gib', '?')} GiB, Linux {machine.get('kernel', '?')}, "
@@ -408,6 +419,7 @@ def render(meta: dict[str, Any], runs: Sequence[dict[str, Any]], end: dict[str, 
         f"{_loadavg(end.get('loadavg_end'))}: anything else running on the machine makes "
         "the numbers noisy (a server CPU % well under 100 in a saturating scenario means "
         "it shared its core).",
+        f"- {_noisy_summary(runs)}",
         f"- callboard at commit {meta.get('git', {}).get('commit', '?')}"
         + (
             f" with {meta['git']['callboard_dirty_files']} uncommitted file(s) under callboard/"
@@ -473,6 +485,39 @@ def render(meta: dict[str, Any], runs: Sequence[dict[str, Any]], end: dict[str, 
         "",
     ]
     return "\n".join(lines)
+
+
+NOISY_PCT = 10.0
+"""A run whose server core was this busy (%) with other processes is called noisy."""
+
+
+def _noisy_summary(runs: Sequence[dict[str, Any]]) -> str:
+    measured = [
+        r for r in runs if r["status"] == "ok" and (r.get("result") or {}).get("cpu") is not None
+    ]
+    noisy = [
+        r
+        for r in measured
+        if (r["result"]["cpu"].get("other_on_server_core_pct") or 0.0) > NOISY_PCT
+    ]
+    if not measured:
+        return "No run measured its server core's other load."
+    text = (
+        f"{len(noisy)} of {len(measured)} runs had more than {NOISY_PCT:.0f}% of the "
+        "server's core taken by other processes"
+    )
+    if noisy:
+        worst = sorted(noisy, key=lambda r: -r["result"]["cpu"]["other_on_server_core_pct"])[:5]
+        text += (
+            " (worst: "
+            + ", ".join(
+                f"{r['scenario']}/{r['server']} r{r['repeat']} "
+                f"{r['result']['cpu']['other_on_server_core_pct']:.0f}%"
+                for r in worst
+            )
+            + ")"
+        )
+    return text + "; medians resist a noisy repeat, min-max shows it."
 
 
 def _loadavg(values: Sequence[float] | None) -> str:

@@ -33,7 +33,8 @@ import psutil
 from . import report
 from .loadgen import raise_fd_limit
 from .plan import SCENARIOS, Scenario, scenario_params
-from .servers import REPO, SERVERS, RunningServer, start_redis, start_server
+from .servers import REPO, SERVERS, RunningServer, start_server
+from .services import seed_database, start_postgres, start_redis
 
 __all__ = ["main"]
 
@@ -89,7 +90,7 @@ def collect_meta(args: argparse.Namespace, suite_id: str) -> dict[str, Any]:
         "suite_id": suite_id,
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full",
-        "repeats": args.repeats,
+        "repeats": args.repeats or (1 if args.quick else 3),
         "machine": {
             "cpu": _cpu_model(),
             "cores": os.cpu_count(),
@@ -310,6 +311,43 @@ def run_redis(suite: Suite, scenario: Scenario, server: str, repeat: int) -> Non
         suite.record_run(scenario, server, repeat, "failed", error=str(exc))
 
 
+@contextlib.contextmanager
+def _database(scenario: Scenario, suite: Suite, repeat: int) -> Iterator[tuple[str, list[int]]]:
+    """A seeded database for an ORM scenario, and the pids serving it (metered as server)."""
+    if scenario.name.endswith("postgresql"):
+        with start_postgres(core=suite.server_core) as (url, postmaster):
+            seed_database(url)
+            yield url, [postmaster]
+    else:
+        path = suite.log_dir / f"{scenario.name}.r{repeat}.sqlite3"
+        path.unlink(missing_ok=True)
+        url = f"sqlite:{path}"
+        seed_database(url)
+        try:
+            yield url, []
+        finally:
+            path.unlink(missing_ok=True)
+
+
+def run_orm(suite: Suite, scenario: Scenario, names: Sequence[str], repeat: int) -> None:
+    """Run an ORM scenario on each server in turn, all on one freshly seeded database.
+
+    PostgreSQL's backends run on the server core and count as server CPU.
+    """
+    try:
+        with _database(scenario, suite, repeat) as (url, database_pids):
+            for name in names:
+                try:
+                    label = f"{scenario.name}.{name}.r{repeat}"
+                    with suite.server(name, label, env={"BENCH_DB": url}) as running:
+                        suite.run_one(scenario, name, repeat, [running], extra_pids=database_pids)
+                except RuntimeError as exc:
+                    suite.record_run(scenario, name, repeat, "failed", error=str(exc))
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        for name in names:
+            suite.record_run(scenario, name, repeat, "failed", error=f"database: {exc}")
+
+
 def _rotated(items: Sequence[str], by: int) -> list[str]:
     if not items:
         return []
@@ -348,37 +386,50 @@ def run_suite(args: argparse.Namespace) -> int:
     log_dir = results_dir / "logs" / suite_id
     log_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / f"{suite_id}.jsonl"
-    plan = [(s, name) for s in scenarios for name in s.servers if name in servers]
-    total = len(plan) * args.repeats
+
+    def repeats(scenario: Scenario) -> int:
+        if args.repeats is not None:
+            return int(args.repeats)
+        default = 1 if args.quick else 3
+        return min(default, scenario.max_repeats or default)
+
+    def ready(name: str) -> bool:
+        return name in servers and SERVERS[name].unavailable() is None
+
+    runnable = [s for s in scenarios if s.skip_reason is None]
+    skipped = [
+        (s, name, s.skip_reason or SERVERS[name].unavailable() or "")
+        for s in scenarios
+        for name in s.servers
+        if name in servers and (s.skip_reason or not ready(name))
+    ]
+    total = len(skipped) + sum(repeats(s) * sum(map(ready, s.servers)) for s in runnable)
     started = time.monotonic()
     print(f"bench: {total} runs ({'quick' if args.quick else 'full'} mode) -> {path}", flush=True)
     with path.open("w") as out:
         suite = Suite(args, out, log_dir, total)
         suite.record(collect_meta(args, suite_id))
-        for scenario in scenarios:  # runs that cannot happen are recorded once per repeat
-            for name in scenario.servers:
-                if name not in servers:
-                    continue
-                reason = scenario.skip_reason or SERVERS[name].unavailable()
-                if reason:
-                    for repeat in range(1, args.repeats + 1):
-                        suite.skip(scenario, name, repeat, reason)
-        runnable = [s for s in scenarios if s.skip_reason is None]
-
-        def ready(name: str) -> bool:
-            return name in servers and SERVERS[name].unavailable() is None
-
-        shared = [s for s in runnable if s.session == "shared"]
-        shared_servers = [n for n in servers if any(n in s.servers for s in shared) and ready(n)]
-        for repeat in range(1, args.repeats + 1):
+        for scenario, name, reason in skipped:  # runs that cannot happen, recorded once
+            suite.skip(scenario, name, 1, reason)
+        for repeat in range(1, max(map(repeats, runnable), default=0) + 1):
+            shared = [s for s in runnable if s.session == "shared" and repeats(s) >= repeat]
+            shared_servers = [
+                n for n in servers if ready(n) and any(n in s.servers for s in shared)
+            ]
             for name in _rotated(shared_servers, repeat - 1):
                 run_shared(suite, shared, name, repeat)
-            for scenario in (s for s in runnable if s.session == "fresh"):
-                for name in _rotated([n for n in scenario.servers if ready(n)], repeat - 1):
-                    run_fresh(suite, scenario, name, repeat)
-            for scenario in (s for s in runnable if s.session == "redis"):
-                for name in [n for n in scenario.servers if ready(n)]:
-                    run_redis(suite, scenario, name, repeat)
+            for scenario in runnable:
+                if repeats(scenario) < repeat or scenario.session == "shared":
+                    continue
+                names = [n for n in scenario.servers if ready(n)]
+                if scenario.session == "orm":
+                    run_orm(suite, scenario, _rotated(names, repeat - 1), repeat)
+                    continue
+                for name in _rotated(names, repeat - 1):
+                    if scenario.session == "redis":
+                        run_redis(suite, scenario, name, repeat)
+                    else:
+                        run_fresh(suite, scenario, name, repeat)
         suite.record(
             {
                 "kind": "end",
@@ -408,7 +459,8 @@ def _parser() -> argparse.ArgumentParser:
         "--repeats",
         type=int,
         default=None,
-        help="repeats per scenario and server (default 3, quick 1)",
+        help="repeats per scenario and server, for every scenario (default: 3, quick 1; "
+        "idle and Redis scenarios 2)",
     )
     parser.add_argument("--servers", help="comma-separated server names (default: all)")
     parser.add_argument("--scenarios", help="comma-separated scenario names (default: all)")
@@ -439,8 +491,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 + (f"  [unavailable: {why}]" if why else "")
             )
         return 0
-    if args.repeats is None:
-        args.repeats = 1 if args.quick else 3
     failures = run_suite(args)
     return 1 if failures and args.strict else 0
 

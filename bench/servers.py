@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +29,7 @@ __all__ = [
     "RunningServer",
     "ServerSpec",
     "free_port",
-    "start_redis",
+    "pinned",
     "start_server",
 ]
 
@@ -141,7 +141,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _pinned(command: list[str], core: int | None) -> list[str]:
+def pinned(command: list[str], core: int | None) -> list[str]:
     if core is None or shutil.which("taskset") is None:
         return command
     return ["taskset", "-c", str(core), *command]
@@ -253,7 +253,7 @@ def start_server(
     environment.update(env or {})
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            _pinned(spec.command(port), core),
+            pinned(spec.command(port), core),
             cwd=REPO,
             env=environment,
             stdin=subprocess.DEVNULL,
@@ -275,48 +275,3 @@ def start_server(
     raise RuntimeError(
         f"{spec.name} did not answer on port {port} within {start_timeout}s:\n{server.log_tail()}"
     )
-
-
-@contextlib.contextmanager
-def start_redis(*, log_dir: Path, core: int | None = 0) -> Iterator[tuple[str, int]]:
-    """Run a private, non-persistent ``redis-server`` on a free port; yield its URL and pid.
-
-    Raises:
-        RuntimeError: no ``redis-server`` on the PATH, or it did not start.
-    """
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
-    log_dir.mkdir(parents=True, exist_ok=True)
-    command = [
-        binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-        "--appendonly", "no", "--protected-mode", "yes", "--loglevel", "warning",
-    ]  # fmt: skip
-    with (log_dir / "redis.log").open("wb") as log:
-        process = subprocess.Popen(
-            _pinned(command, core), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + 10.0
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("redis-server did not answer PING within 10s")
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0", process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -46,12 +47,16 @@ class RedisServer:
     Args:
         directory: where it runs (``--dir``).
         password: ``--requirepass`` when given.
+        options: more command-line options (``["--maxmemory", "2mb"]``).
     """
 
-    def __init__(self, directory: Path, *, password: str | None = None) -> None:
+    def __init__(
+        self, directory: Path, *, password: str | None = None, options: Sequence[str] = ()
+    ) -> None:
         self.binary = require_redis_server()
         self.directory = directory
         self.password = password
+        self.options = list(options)
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -79,6 +84,7 @@ class RedisServer:
         ]
         if self.password:
             command += ["--requirepass", self.password]
+        command += self.options
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:

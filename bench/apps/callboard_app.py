@@ -3,7 +3,8 @@
 Served by ``hypercorn --worker-class trio bench.apps.callboard_app:application``,
 ``python -m callboard serve ...`` or uvicorn (asyncio, through AnyIO). With
 ``BENCH_REDIS_URL`` set, the default channel layer is callboard's Redis layer
-(when it exists) so two processes share the room.
+so two processes share the room; with ``BENCH_DB`` set, Django is set up with
+callboard's bridge and ``/ws/orm/`` reads a row per frame.
 
 Not here: the Channels twin of these consumers (``channels_app``).
 """
@@ -11,19 +12,44 @@ Not here: the Channels twin of these consumers (``channels_app``).
 from __future__ import annotations
 
 import os
+from collections.abc import MutableMapping
 from typing import Any
 
 from django.urls import path
 
 from callboard.actors import current_runtime
 from callboard.consumers import AsyncWebsocketConsumer
+from callboard.db import database_sync_to_async
 from callboard.layers import configure_channel_layers
 from callboard.routing import ProtocolTypeRouter, URLRouter
 
+from . import orm
 from ._gc import apply_gc_knob, gc_statistics
 from ._http import Receive, Send, respond_json
 
-__all__ = ["EchoConsumer", "GroupConsumer", "application"]
+__all__ = ["EchoConsumer", "GroupConsumer", "ORMConsumer", "application"]
+
+_BENCH_DB = orm.bench_db()
+if _BENCH_DB:  # the ORM scenario: Django set up with callboard's bridge and the Item model
+    import django
+    from django.conf import settings
+
+    settings.configure(
+        DEBUG=False,
+        ALLOWED_HOSTS=["*"],
+        SECRET_KEY="bench-only-not-secret",
+        INSTALLED_APPS=["callboard", "bench.apps.ormapp"],
+        DATABASES=orm.database_settings(_BENCH_DB),
+        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+        USE_TZ=True,
+        # A diagnostic knob like BENCH_GC: unset, callboard's default applies.
+        CALLBOARD=(
+            {"DATABASE_THREAD_LIMIT": int(os.environ["BENCH_DB_THREADS"])}
+            if os.environ.get("BENCH_DB_THREADS")
+            else {}
+        ),
+    )
+    django.setup()
 
 _REDIS_URL = os.environ.get("BENCH_REDIS_URL")
 if _REDIS_URL:
@@ -72,6 +98,18 @@ class GroupConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.room, self.channel_name)
 
 
+_read_one = database_sync_to_async(orm.read_one)
+
+
+class ORMConsumer(AsyncWebsocketConsumer):
+    """Read one row through the ORM per frame, then echo the frame."""
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Read the row the frame's sequence number names, then answer."""
+        await _read_one(int((text_data or "0").partition(":")[0]))
+        await self.send(text_data=text_data)
+
+
 _MAILBOX_COUNTERS = (
     "sent",
     "received",
@@ -108,7 +146,7 @@ def delivery_statistics() -> dict[str, Any]:
     }
 
 
-async def stats_app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+async def stats_app(scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
     """``GET /bench/stats``: callboard's delivery counters as JSON."""
     await respond_json(scope, receive, send, delivery_statistics())
 
@@ -120,6 +158,7 @@ application = ProtocolTypeRouter(
             [
                 path("ws/echo/", EchoConsumer.as_asgi()),
                 path("ws/group/<str:room>/", GroupConsumer.as_asgi()),
+                *([path("ws/orm/", ORMConsumer.as_asgi())] if _BENCH_DB else []),
             ]
         ),
     }

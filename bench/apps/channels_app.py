@@ -2,7 +2,9 @@
 
 Served by uvicorn and daphne. Minimal Django settings are configured here;
 the channel layer is Channels' ``InMemoryChannelLayer``, or ``channels_redis``
-when ``BENCH_REDIS_URL`` is set (two processes then share the room).
+when ``BENCH_REDIS_URL`` is set (two processes then share the room); with
+``BENCH_DB`` set, ``/ws/orm/`` reads a row per frame through Channels'
+``database_sync_to_async``.
 
 Not here: the callboard twin of these consumers (``callboard_app``).
 """
@@ -10,19 +12,26 @@ Not here: the callboard twin of these consumers (``callboard_app``).
 from __future__ import annotations
 
 import os
+from collections.abc import MutableMapping
 from typing import Any
 
 import django
 from django.conf import settings
 
+from . import orm
+
 _REDIS_URL = os.environ.get("BENCH_REDIS_URL")
+
+_BENCH_DB = orm.bench_db()
 
 if not settings.configured:
     settings.configure(
         DEBUG=False,
         ALLOWED_HOSTS=["*"],
         SECRET_KEY="bench-only-not-secret",
-        INSTALLED_APPS=["channels"],
+        INSTALLED_APPS=["channels", *(["bench.apps.ormapp"] if _BENCH_DB else [])],
+        DATABASES=orm.database_settings(_BENCH_DB) if _BENCH_DB else {},
+        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
         USE_TZ=True,
         CHANNEL_LAYERS={
             "default": (
@@ -37,6 +46,7 @@ if not settings.configured:
     )
     django.setup()
 
+from channels.db import database_sync_to_async  # noqa: E402
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
@@ -44,7 +54,7 @@ from django.urls import path  # noqa: E402
 from ._gc import apply_gc_knob, gc_statistics  # noqa: E402
 from ._http import Receive, Send, respond_json  # noqa: E402
 
-__all__ = ["EchoConsumer", "GroupConsumer", "application"]
+__all__ = ["EchoConsumer", "GroupConsumer", "ORMConsumer", "application"]
 
 
 class EchoConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels ships no types
@@ -80,7 +90,19 @@ class GroupConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels s
             await self.channel_layer.group_discard(self.room, self.channel_name)
 
 
-async def stats_app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+_read_one = database_sync_to_async(orm.read_one)
+
+
+class ORMConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels ships no types
+    """Read one row through the ORM per frame, then echo the frame."""
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Read the row the frame's sequence number names, then answer."""
+        await _read_one(int((text_data or "0").partition(":")[0]))
+        await self.send(text_data=text_data)
+
+
+async def stats_app(scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
     """``GET /bench/stats``: Channels keeps no delivery counters, so an empty object."""
     await respond_json(scope, receive, send, {"framework": "channels", "gc": gc_statistics()})
 
@@ -92,6 +114,7 @@ application = ProtocolTypeRouter(
             [
                 path("ws/echo/", EchoConsumer.as_asgi()),
                 path("ws/group/<str:room>/", GroupConsumer.as_asgi()),
+                *([path("ws/orm/", ORMConsumer.as_asgi())] if _BENCH_DB else []),
             ]
         ),
     }

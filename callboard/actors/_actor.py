@@ -13,7 +13,7 @@ Not here: restarting (``_supervisor``), addresses and groups (``_registry``).
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -55,16 +55,20 @@ _RESERVED: set[str] = set()
 """Method names of the runtime's own classes, never reachable as handlers."""
 
 
-def reserve_handler_names(cls: type) -> None:
+def reserve_handler_names(cls: type, *, allow: Iterable[str] = ()) -> None:
     """Make every public attribute of ``cls`` unreachable as a message handler.
 
     A message ``{"type": "dispatch"}`` must not call the actor's machinery;
     the runtime's base classes (this module's ``Actor``, the consumer bases)
     reserve their names at import. Handlers of protocol events (names that
-    start with ``websocket_``, ``http_`` or ``lifespan_``) stay reachable.
+    start with ``websocket_``, ``http_`` or ``lifespan_``) stay reachable, and
+    so do the names in ``allow`` (handlers the runtime defines itself).
     """
+    allowed = set(allow)
     _RESERVED.update(
-        name for name in vars(cls) if not name.startswith(("_", "websocket_", "http_", "lifespan_"))
+        name
+        for name in vars(cls)
+        if not name.startswith(("_", "websocket_", "http_", "lifespan_")) and name not in allowed
     )
 
 

@@ -3,10 +3,11 @@
 A member is *present* in a group when it joined with metadata (``group_add(...,
 metadata={...})``; ``{}`` for none). Its :class:`PresenceMember` carries its
 address, that metadata and when it joined (Unix time, comparable across
-processes). Join and leave events travel as ordinary messages of type
-``callboard.presence`` to the group's *watchers*: the members of a companion
-group, :func:`presence_events_group`. Consumers turn them into
-``presence.join`` / ``presence.leave`` / ``presence.diff`` for their handlers.
+processes). Joins and leaves travel as ordinary messages of type
+``callboard.presence`` (a diff: ``joins`` and ``leaves``, lists of members as
+dicts) to the group's *watchers*: the members of a companion group,
+:func:`presence_events_group`. Consumers turn them into ``presence.join`` /
+``presence.leave`` / ``presence.diff`` for their handlers, batching under churn.
 
 Not here: keeping memberships (``_registry``, and the Redis layer), batching
 events for a consumer (``callboard.consumers``).
@@ -16,8 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Mapping
-from typing import Any, Final, Literal
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
 
 import anyio
 import attrs
@@ -36,8 +37,6 @@ PRESENCE_EVENT: Final = "callboard.presence"
 
 _EVENTS_PREFIX: Final = "callboard.presence."
 
-PresenceChange = Literal["join", "leave"]
-
 
 @attrs.frozen(kw_only=True)
 class PresenceMember:
@@ -54,7 +53,7 @@ class PresenceMember:
     joined_at: float
 
     def as_message(self) -> dict[str, Any]:
-        """Return the member as a message-friendly dict (``address``, ``metadata``, ``joined_at``)."""
+        """Return the member as a plain dict: ``address``, ``metadata``, ``joined_at``."""
         return {
             "address": self.address,
             "metadata": dict(self.metadata),
@@ -88,11 +87,20 @@ def presence_events_group(group: str) -> str:
     return _EVENTS_PREFIX + hashlib.sha256(group.encode()).hexdigest()[:40]
 
 
-def presence_event(group: str, change: PresenceChange, member: PresenceMember) -> dict[str, Any]:
-    """Return the wire message announcing that ``member`` joined or left ``group``."""
+def presence_event(
+    group: str,
+    *,
+    joins: Iterable[PresenceMember] = (),
+    leaves: Iterable[PresenceMember] = (),
+) -> dict[str, Any]:
+    """Return the wire message announcing that members joined or left ``group``.
+
+    Apply ``leaves`` before ``joins``: a member that re-joined (new metadata)
+    is in both.
+    """
     return {
         "type": PRESENCE_EVENT,
         "group": group,
-        "change": change,
-        "member": member.as_message(),
+        "joins": [member.as_message() for member in joins],
+        "leaves": [member.as_message() for member in leaves],
     }

@@ -29,13 +29,7 @@ from callboard.exceptions import ChannelFull
 from ._address import require_valid_channel_name, require_valid_group_name
 from ._isolation import copier_for
 from ._mailbox import DEFAULT_CAPACITY, Mailbox, OverflowPolicy
-from ._presence import (
-    PresenceChange,
-    PresenceMember,
-    presence_event,
-    presence_events_group,
-    wall_time,
-)
+from ._presence import PresenceMember, presence_event, presence_events_group, wall_time
 from ._ratelog import RateLimitedLog
 from ._totals import MailboxTally, MailboxTotals
 
@@ -231,9 +225,9 @@ class Registry:
         else:
             groups.add(group)
         if metadata is not None:
-            self._announce(group, "join", membership)
+            self._announce(group, joined=membership)
         elif previous is not None and previous.metadata is not None:
-            self._announce(group, "leave", previous)
+            self._announce(group, left=previous)
 
     def group_discard(self, group: str, address: str) -> None:
         """Remove ``address`` from ``group``; nothing happens if it is not a member."""
@@ -241,7 +235,7 @@ class Registry:
         require_valid_channel_name(address)
         removed = self._remove_member(group, address)
         if removed is not None and removed.metadata is not None:
-            self._announce(group, "leave", removed)
+            self._announce(group, left=removed)
 
     def _remove_member(self, group: str, address: str) -> Membership | None:
         members = self._groups.get(group)
@@ -269,7 +263,7 @@ class Registry:
         ]
         for group, membership in left:
             if membership is not None and membership.metadata is not None:
-                self._announce(group, "leave", membership)
+                self._announce(group, left=membership)
 
     def _expire(self, group: str, members: dict[str, Membership]) -> None:
         cutoff = anyio.current_time() - self.group_expiry
@@ -280,13 +274,17 @@ class Registry:
             self._expired_memberships += 1
             self._remove_member(group, first.address)
             if first.metadata is not None:
-                self._announce(group, "leave", first)
+                self._announce(group, left=first)
 
-    def _announce(self, group: str, change: PresenceChange, membership: Membership) -> None:
+    def _announce(
+        self, group: str, *, joined: Membership | None = None, left: Membership | None = None
+    ) -> None:
         """Tell ``group``'s watchers that a present member joined or left."""
         watchers = presence_events_group(group)
         if self._groups.get(watchers):
-            self.group_send_nowait(watchers, presence_event(group, change, membership.presence()))
+            joins = () if joined is None else (joined.presence(),)
+            leaves = () if left is None else (left.presence(),)
+            self.group_send_nowait(watchers, presence_event(group, joins=joins, leaves=leaves))
 
     def members(self, group: str) -> list[Membership]:
         """Return the live memberships of ``group`` in join order."""

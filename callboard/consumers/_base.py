@@ -10,7 +10,13 @@ message: only a ``SyncConsumer``'s handlers run in worker threads.
 A handler's exception ends this connection alone: it is logged once with its
 traceback, the connection is closed (WebSocket 1011, HTTP 500) and no other
 connection notices. Whatever way the connection ends, its address is
-unregistered and its group memberships released under a shielded deadline.
+unregistered and its group memberships (presence included) released under a
+shielded deadline.
+
+On shutdown a consumer first handles what its mailbox already holds, then
+closes (WebSocket 1001). A class's ``rate_limit`` is applied by the pump,
+before inbound client messages reach the mailbox; without one the pump does
+no work per message beyond the move.
 
 Not here: the WebSocket and HTTP protocol helpers (``_websocket``, ``_http``).
 """
@@ -18,7 +24,6 @@ Not here: the WebSocket and HTTP protocol helpers (``_websocket``, ``_http``).
 from __future__ import annotations
 
 import functools
-import inspect
 import logging
 import threading
 from collections.abc import Awaitable, Callable
@@ -29,10 +34,21 @@ import anyio.from_thread
 import attrs
 
 from callboard._asgi import ASGIApp, Receive, Scope, Send
-from callboard.actors import Actor, Overflowed, OverflowPolicy, current_runtime, run_sync
+from callboard.actors import (
+    PRESENCE_EVENT,
+    Actor,
+    Overflowed,
+    current_runtime,
+    run_sync,
+)
 from callboard.actors._actor import reserve_handler_names
 from callboard.exceptions import NoHandlerError, StopConsumer
 from callboard.layers import DEFAULT_CHANNEL_LAYER, ChannelLayer, get_channel_layer
+
+from ._initkwargs import check_initkwargs, check_mailbox_options
+from ._presence import ConsumerPresence, PresenceFlush
+from ._ratelimit import RateLimit, RateLimitExceeded, pump_limited
+from ._stats import ConnectionCounters, connection_counters
 
 __all__ = ["AsyncConsumer", "SyncConsumer"]
 
@@ -43,9 +59,6 @@ CLEANUP_TIMEOUT = 5.0
 (telling the client, leaving the groups)."""
 
 _DISCONNECT_EVENTS = frozenset({"websocket.disconnect", "http.disconnect"})
-
-_RUNTIME_STATE = frozenset({"address", "mailbox"})
-"""Public-looking attributes the runtime sets itself: never ``as_asgi()`` keywords."""
 
 
 _F = TypeVar("_F", bound=Callable[..., None])
@@ -70,7 +83,7 @@ class ShutdownRequested:
     """Signal to a consumer: the server is shutting down; finish this connection."""
 
 
-class AsyncConsumer(Actor):
+class AsyncConsumer(ConsumerPresence, Actor):
     """Base consumer: dispatches every message by its ``type`` to an async handler.
 
     Subclass it (or, usually, one of the WebSocket/HTTP consumers) and define
@@ -83,6 +96,10 @@ class AsyncConsumer(Actor):
         overflow_policy: what a full mailbox does (default ``"drop_newest"``).
         cleanup_timeout: bound, in seconds, on each cleanup step (closing the
             connection after a crash, leaving groups a handler did not leave).
+        rate_limit: a :class:`~callboard.consumers.RateLimit` on the messages
+            the client sends, or ``None`` (default: no limit).
+        presence_groups, presence_events, presence_batch_interval: see
+            :class:`~callboard.consumers.ConsumerPresence`.
 
     Instance attributes (set when the connection starts):
         scope, channel_layer, channel_name, base_send.
@@ -91,6 +108,7 @@ class AsyncConsumer(Actor):
     _sync: ClassVar[bool] = False
     channel_layer_alias: ClassVar[str] = DEFAULT_CHANNEL_LAYER
     cleanup_timeout: ClassVar[float] = CLEANUP_TIMEOUT
+    rate_limit: ClassVar[RateLimit | None] = None
 
     scope: Scope
     channel_layer: ChannelLayer | None
@@ -103,6 +121,8 @@ class AsyncConsumer(Actor):
     _send_closed: bool = False  # the peer has gone or we closed: sends are dropped
     _joined_groups: tuple[str, ...] = ()
     _loop_thread: int | None = None
+    _counters: ConnectionCounters | None = None
+    _shutting_down: bool = False
 
     @base_init
     def __init__(self, **kwargs: Any) -> None:
@@ -118,7 +138,13 @@ class AsyncConsumer(Actor):
         self.base_send = send
         self._loop_thread = threading.get_ident()
         runtime = current_runtime()
-        with self.attach(runtime) as mailbox, runtime.enroll(self):
+        self._counters = connection_counters(runtime)
+        try:
+            enrollment = runtime.enroll(self)
+        except RuntimeError:  # the server began to shut down while this connection arrived
+            await self._refuse_while_stopping()
+            return
+        with self.attach(runtime) as mailbox, enrollment:
             self.channel_name = mailbox.name
             try:
                 async with anyio.create_task_group() as task_group:
@@ -155,18 +181,43 @@ class AsyncConsumer(Actor):
                 if self._joined_groups:
                     with anyio.move_on_after(self.cleanup_timeout, shield=True):
                         await self._release_groups()
+                if self._presence_joined or self._presence_watching:
+                    with anyio.move_on_after(self.cleanup_timeout, shield=True):
+                        await self._release_presence()
+
+    async def _refuse_while_stopping(self) -> None:
+        """Answer a connection that arrived as the server stopped: refuse it, log no error.
+
+        A WebSocket handshake is refused (HTTP 403), an HTTP request gets 503;
+        the client may retry against the next server.
+        """
+        logger.info(
+            "%s refused a connection (path %r): the server is shutting down.",
+            type(self).__qualname__,
+            self.scope.get("path"),
+        )
+        with anyio.move_on_after(self.cleanup_timeout, shield=True):
+            await self.on_cancelled()
 
     async def _pump(self, receive: Receive) -> None:
         """Move ASGI events from the server into the mailbox, with backpressure."""
         mailbox = self.mailbox
         assert mailbox is not None
+        limit = self.rate_limit
+        if limit is not None:
+            await pump_limited(self, receive, mailbox, limit)
+            return
         while True:
             event = await receive()
             if event.get("type") in _DISCONNECT_EVENTS:
-                self._peer_closed = self._send_closed = True
+                self._peer_gone(event)
                 await mailbox.send(event)
                 return
             await mailbox.send(event)
+
+    def _peer_gone(self, event: Any) -> None:
+        """The client has gone (its disconnect event is about to be queued)."""
+        self._peer_closed = self._send_closed = True
 
     async def _crashed(self, failure: BaseException) -> None:
         logger.error(
@@ -176,6 +227,8 @@ class AsyncConsumer(Actor):
             self.scope.get("path"),
             exc_info=failure,
         )
+        if self._counters is not None:
+            self._counters.crashes += 1
         extensions = self.scope.get("extensions") or {}
         report = (extensions.get("callboard.test") or {}).get("report_exception")
         if report is not None:
@@ -214,20 +267,58 @@ class AsyncConsumer(Actor):
     # -- actor behaviour -------------------------------------------------------------
 
     async def handle_signal(self, signal: object) -> None:
-        """React to a mailbox signal: overflow calls :meth:`on_overflow`, shutdown
-        :meth:`on_shutdown`."""
+        """React to a mailbox signal.
+
+        Shutdown: handle what the mailbox already holds, then :meth:`on_shutdown`.
+        Overflow: :meth:`on_overflow`. A ``"close"`` rate limit exceeded:
+        :meth:`on_rate_limited`. The end of a presence batching window: the
+        merged ``presence.diff`` messages.
+        """
         if isinstance(signal, ShutdownRequested):
-            await self.on_shutdown()
+            if not self._shutting_down:
+                self._shutting_down = True
+                if self._drains_on_shutdown():
+                    await self._drain_queued()
+                await self.on_shutdown()
         elif isinstance(signal, Overflowed):
             await self.on_overflow()
+        elif isinstance(signal, RateLimitExceeded):
+            await self.on_rate_limited(signal.limit)
+        elif isinstance(signal, PresenceFlush):
+            await self.flush_presence()
         else:
             await super().handle_signal(signal)
+
+    def _drains_on_shutdown(self) -> bool:
+        """Whether to handle the queued messages before :meth:`on_shutdown` (yes by default)."""
+        return True
+
+    async def _drain_queued(self) -> None:
+        """Handle the messages queued right now, in order (the server is shutting down).
+
+        What arrives meanwhile waits behind them; each is handled as the actor
+        loop would (signals included), so a handler still never races another.
+        """
+        mailbox = self.mailbox
+        if mailbox is None:
+            return
+        for _ in range(len(mailbox)):
+            try:
+                item = mailbox.receive_nowait()
+            except (anyio.WouldBlock, anyio.EndOfStream):
+                return
+            if type(item) is dict:
+                await self.dispatch(item)
+                self._handled += 1
+            else:
+                await self.handle_signal(item)
 
     def request_stop(self) -> None:
         """Ask the consumer to finish its connection (the server is shutting down).
 
         Queues a shutdown signal ahead of waiting messages; the consumer then
-        calls :meth:`on_shutdown` (a WebSocket closes with 1001).
+        handles the messages that were waiting and calls :meth:`on_shutdown`
+        (a WebSocket closes with 1001; one still in its handshake is refused).
         """
         if self.mailbox is None:
             super().request_stop()
@@ -235,7 +326,18 @@ class AsyncConsumer(Actor):
             self.mailbox.signal_nowait(ShutdownRequested())
 
     async def on_shutdown(self) -> None:
-        """The server is shutting down: end this connection. The base class stops at once."""
+        """The server is shutting down: end this connection. The base class stops at once.
+
+        Called after the messages queued when the shutdown began were handled.
+        """
+        raise StopConsumer
+
+    async def on_rate_limited(self, limit: RateLimit) -> None:
+        """The client went over a ``"close"`` rate limit; end the connection.
+
+        The base class stops the consumer; the WebSocket consumers close with
+        ``limit.close_code`` (1008 by default).
+        """
         raise StopConsumer
 
     async def on_overflow(self) -> None:
@@ -305,8 +407,8 @@ class AsyncConsumer(Actor):
             ValueError: ``mailbox_capacity`` or ``overflow_policy`` (on the
                 class or given here) is invalid.
         """
-        _check_initkwargs(cls, initkwargs)
-        _check_mailbox_options(cls, initkwargs)
+        check_initkwargs(cls, initkwargs)
+        check_mailbox_options(cls, initkwargs)
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             await cls(**initkwargs)(scope, receive, send)
@@ -315,56 +417,6 @@ class AsyncConsumer(Actor):
         app.consumer_initkwargs = initkwargs  # type: ignore[attr-defined]  # Channels' attribute
         functools.update_wrapper(app, cls, updated=())
         return app
-
-
-def _check_initkwargs(cls: type[AsyncConsumer], initkwargs: dict[str, Any]) -> None:
-    named: set[str] = set()
-    init = cls.__init__
-    if not getattr(init, "_callboard_base_init", False):  # a user-defined __init__
-        signature = inspect.signature(init)
-        try:
-            signature.bind(None, **initkwargs)
-        except TypeError as exc:
-            raise TypeError(f"{cls.__qualname__}.as_asgi(): {exc}") from None
-        parameters = signature.parameters.values()
-        if any(p.kind is p.VAR_KEYWORD for p in parameters):
-            # An ``__init__(self, *args, **kwargs)`` may consume any keyword
-            # (Channels ports do ``kwargs.pop(...)``): nothing to check here.
-            return
-        named = {p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
-    for key in initkwargs:
-        if key in named:
-            continue
-        if key.startswith("_") or key in _RUNTIME_STATE or not hasattr(cls, key):
-            public = sorted(
-                name
-                for name in dir(cls)
-                if not name.startswith("_")
-                and name not in _RUNTIME_STATE
-                and not callable(getattr(cls, name, None))
-            )
-            raise TypeError(
-                f"{cls.__qualname__}.as_asgi() got an unexpected keyword {key!r}: "
-                f"{cls.__qualname__} has no such attribute. "
-                f"Attributes you can set: {', '.join(public) or '(none)'}."
-            )
-        if callable(getattr(cls, key)):
-            raise TypeError(
-                f"{cls.__qualname__}.as_asgi() got {key!r}, which is a method; "
-                "only data attributes can be set this way."
-            )
-
-
-def _check_mailbox_options(cls: type[AsyncConsumer], initkwargs: dict[str, Any]) -> None:
-    capacity = initkwargs.get("mailbox_capacity", cls.mailbox_capacity)
-    if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 1:
-        raise ValueError(
-            f"{cls.__qualname__}.mailbox_capacity must be a positive int, got {capacity!r}."
-        )
-    try:
-        OverflowPolicy.coerce(initkwargs.get("overflow_policy", cls.overflow_policy))
-    except ValueError as exc:
-        raise ValueError(f"{cls.__qualname__}.overflow_policy: {exc}") from None
 
 
 class SyncConsumer(AsyncConsumer):
@@ -379,7 +431,10 @@ class SyncConsumer(AsyncConsumer):
     _sync = True
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        """Run the handler for ``message`` in a worker thread."""
+        """Run the handler for ``message`` in a worker thread (callboard's own on the loop)."""
+        if message.get("type") == PRESENCE_EVENT:  # batched on the loop, then dispatched here
+            await self.callboard_presence(message)
+            return
         try:
             handler = self.find_handler(message)
         except NoHandlerError as exc:  # say `def`, not `async def`
@@ -403,5 +458,6 @@ class SyncConsumer(AsyncConsumer):
             AsyncConsumer.spawn(self, function, *args)
 
 
+reserve_handler_names(ConsumerPresence, allow={"callboard_presence"})
 reserve_handler_names(AsyncConsumer)
 reserve_handler_names(SyncConsumer)

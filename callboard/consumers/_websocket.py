@@ -22,6 +22,8 @@ from callboard.actors._actor import reserve_handler_names
 from callboard.exceptions import AcceptConnection, DenyConnection, StopConsumer
 
 from ._base import AsyncConsumer, SyncConsumer, base_init
+from ._ratelimit import RateLimit
+from ._stats import ConnectionCounters
 
 __all__ = [
     "CLOSE_GOING_AWAY",
@@ -83,20 +85,54 @@ def _frame_event(text_data: str | None, bytes_data: bytes | None) -> dict[str, A
 
 
 class _WebsocketState:
-    """What both WebSocket bases track about the handshake."""
+    """What both WebSocket bases track about the handshake, and count about the connection."""
 
     groups: list[str] | None = None
     _accepted: bool = False
     _closed_by_us: bool = False
     _send_closed: bool = False
+    _peer_closed: bool = False
+    _shutting_down: bool = False
+    _counters: ConnectionCounters | None = None
 
     def _note_sent(self, message: dict[str, Any]) -> None:
         """Record an event just sent; after a close, later sends are dropped."""
         kind = message["type"]
+        counters = self._counters
         if kind == "websocket.accept":
+            if counters is not None and not self._accepted and not self._peer_closed:
+                counters.websocket_accepted += 1
             self._accepted = True
         elif kind == "websocket.close":
+            if counters is not None and not self._closed_by_us and not self._peer_closed:
+                if not self._accepted:
+                    counters.websocket_refused += 1
+                else:
+                    code = message.get("code", 1000)
+                    counters.websocket_closes[code] = counters.websocket_closes.get(code, 0) + 1
+                    if self._shutting_down:
+                        counters.shutdown_closes += 1
             self._closed_by_us = self._send_closed = True
+
+    def _drains_on_shutdown(self) -> bool:
+        """Drain only an accepted connection: a handshake in progress is refused at once."""
+        return self._accepted
+
+    def _note_connect(self) -> None:
+        if self._counters is not None:
+            self._counters.websocket_connects += 1
+
+    def _peer_gone(self, event: Any) -> None:
+        """The client has gone: count how the connection ended."""
+        counters = self._counters
+        if counters is not None and not self._peer_closed:
+            code = event.get("code", 1005)
+            counters.websocket_disconnects[code] = counters.websocket_disconnects.get(code, 0) + 1
+            if self._accepted:
+                counters.websocket_ended_after_accept += 1
+                if self._shutting_down and self._closed_by_us:
+                    counters.shutdown_acknowledged += 1
+        self._peer_closed = self._send_closed = True
 
 
 class AsyncWebsocketConsumer(_WebsocketState, AsyncConsumer):
@@ -122,6 +158,7 @@ class AsyncWebsocketConsumer(_WebsocketState, AsyncConsumer):
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         """Join ``groups``, then call :meth:`connect`."""
+        self._note_connect()
         layer = self.channel_layer
         if self.groups and layer is not None:
             self._joined_groups = tuple(self.groups)  # first: a failed join still leaves
@@ -139,7 +176,14 @@ class AsyncWebsocketConsumer(_WebsocketState, AsyncConsumer):
         await self.accept()
 
     async def accept(self, subprotocol: str | None = None, headers: Headers | None = None) -> None:
-        """Accept the connection, optionally choosing a subprotocol and adding headers."""
+        """Accept the connection, optionally choosing a subprotocol and adding headers.
+
+        ``presence_groups`` are joined first, so the client is present by the
+        time it learns it is connected.
+        """
+        if self.presence_groups and not self._accepted and not self._send_closed:
+            for group in self.presence_groups:
+                await self.join_presence(group)
         await self.send_event(_accept_event(subprotocol, headers))
 
     async def websocket_receive(self, message: dict[str, Any]) -> None:
@@ -175,12 +219,14 @@ class AsyncWebsocketConsumer(_WebsocketState, AsyncConsumer):
         await self.send_event(_close_event(code, reason))
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
-        """Leave ``groups``, call :meth:`disconnect`, and end the consumer."""
+        """Leave ``groups`` and presence, call :meth:`disconnect`, and end the consumer."""
         layer = self.channel_layer
         if self.groups and layer is not None:
             for group in self.groups:
                 await layer.group_discard(group, self.channel_name)
         self._joined_groups = ()
+        if self._presence_joined or self._presence_watching:
+            await self._release_presence()
         await self.disconnect(message.get("code", 1005))
         raise StopConsumer
 
@@ -203,6 +249,11 @@ class AsyncWebsocketConsumer(_WebsocketState, AsyncConsumer):
         """Close with 1001 (going away); the disconnect then runs :meth:`disconnect`."""
         if not self._closed_by_us:
             await self.close(CLOSE_GOING_AWAY if self._accepted else None)
+
+    async def on_rate_limited(self, limit: RateLimit) -> None:
+        """Close with the limit's ``close_code`` (1008, policy violation, by default)."""
+        if not self._closed_by_us:
+            await self.close(limit.close_code)
 
     async def on_cancelled(self) -> None:
         """Cancelled while open: close with 1001 (or refuse a pending handshake)."""
@@ -285,6 +336,7 @@ class WebsocketConsumer(_WebsocketState, SyncConsumer):
 
     def websocket_connect(self, message: dict[str, Any]) -> None:
         """Join ``groups``, then call :meth:`connect`."""
+        self._note_connect()
         layer = self.channel_layer
         if self.groups and layer is not None:
             self._joined_groups = tuple(self.groups)  # first: a failed join still leaves
@@ -302,7 +354,13 @@ class WebsocketConsumer(_WebsocketState, SyncConsumer):
         self.accept()
 
     def accept(self, subprotocol: str | None = None, headers: Headers | None = None) -> None:
-        """Accept the connection, optionally choosing a subprotocol and adding headers."""
+        """Accept the connection, optionally choosing a subprotocol and adding headers.
+
+        ``presence_groups`` are joined first (see the async class).
+        """
+        if self.presence_groups and not self._accepted and not self._send_closed:
+            for group in self.presence_groups:
+                anyio.from_thread.run(self.join_presence, group)
         self.send_event(_accept_event(subprotocol, headers))
 
     def websocket_receive(self, message: dict[str, Any]) -> None:
@@ -334,12 +392,14 @@ class WebsocketConsumer(_WebsocketState, SyncConsumer):
         self.send_event(_close_event(code, reason))
 
     def websocket_disconnect(self, message: dict[str, Any]) -> None:
-        """Leave ``groups``, call :meth:`disconnect`, and end the consumer."""
+        """Leave ``groups`` and presence, call :meth:`disconnect`, and end the consumer."""
         layer = self.channel_layer
         if self.groups and layer is not None:
             for group in self.groups:
                 anyio.from_thread.run(layer.group_discard, group, self.channel_name)
         self._joined_groups = ()
+        if self._presence_joined or self._presence_watching:
+            anyio.from_thread.run(self._release_presence)
         self.disconnect(message.get("code", 1005))
         raise StopConsumer
 
@@ -357,6 +417,10 @@ class WebsocketConsumer(_WebsocketState, SyncConsumer):
     async def on_shutdown(self) -> None:
         """Close with 1001 (going away); the disconnect then runs :meth:`disconnect`."""
         await self._close_from_loop(CLOSE_GOING_AWAY if self._accepted else None)
+
+    async def on_rate_limited(self, limit: RateLimit) -> None:
+        """Close with the limit's ``close_code`` (1008, policy violation, by default)."""
+        await self._close_from_loop(limit.close_code)
 
     async def on_cancelled(self) -> None:
         """Cancelled while open: close with 1001 (or refuse a pending handshake)."""

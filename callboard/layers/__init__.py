@@ -18,8 +18,10 @@ from ._manager import get_channel_layer as get_channel_layer
 from ._manager import reset_channel_layers as reset_channel_layers
 from ._owned import InMemoryLayerStatistics as InMemoryLayerStatistics
 from ._protocol import ChannelLayer as ChannelLayer
+from ._protocol import PresenceLayer as PresenceLayer
 from ._redis_core import RedisChannelLayer as RedisChannelLayer
 from ._redis_pubsub import RedisPubSubChannelLayer as RedisPubSubChannelLayer
+from ._redis_stats import LatencyStatistics as LatencyStatistics
 from ._redis_stats import RedisLayerStatistics as RedisLayerStatistics
 
 __all__ = [
@@ -31,7 +33,9 @@ __all__ = [
     "ChannelLayerManager",
     "InMemoryChannelLayer",
     "InMemoryLayerStatistics",
+    "LatencyStatistics",
     "LayerConfig",
+    "PresenceLayer",
     "RedisChannelLayer",
     "RedisLayerStatistics",
     "RedisPubSubChannelLayer",

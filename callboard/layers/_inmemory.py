@@ -11,6 +11,11 @@ expiry as its deadline. A layer-owned general channel is removed once it is
 drained and nobody waits on it; one nobody reads holds at most its capacity,
 and messages past their expiry are counted and make room for new ones.
 
+Presence is the registry's: a member added with metadata is present, and
+the registry announces its join and its leave (however it leaves) to the
+group's watchers. In one process there are no ghosts to time out: an
+actor's memberships end with it.
+
 Not here: the mailboxes and groups themselves (``callboard.actors``).
 """
 
@@ -25,8 +30,10 @@ from anyio.lowlevel import cancel_shielded_checkpoint, checkpoint_if_cancelled
 from callboard.actors import (
     Membership,
     Overflowed,
+    PresenceMember,
     Registry,
     new_address,
+    presence_events_group,
     require_valid_channel_name,
     require_valid_group_name,
     runs_at_home,
@@ -59,6 +66,21 @@ def _check_message(message: object) -> None:
         )
 
 
+def check_metadata(metadata: object) -> None:
+    """Refuse presence metadata that is not a mapping with str keys.
+
+    Raises:
+        TypeError: naming what was given and what is expected.
+    """
+    if metadata is None:
+        return
+    if not isinstance(metadata, Mapping) or not all(isinstance(k, str) for k in metadata):
+        raise TypeError(
+            f"Presence metadata must be a mapping with str keys, like {{'user': 'alice'}}, "
+            f"not {metadata!r}; pass {{}} to be present without any."
+        )
+
+
 class InMemoryChannelLayer(BaseChannelLayer):
     """Channels' in-memory layer, backed by the running event loop's registry.
 
@@ -86,7 +108,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         InvalidChannelLayerError: an unknown option or a value out of range.
     """
 
-    extensions: ClassVar[list[str]] = ["groups", "flush"]
+    extensions: ClassVar[list[str]] = ["groups", "flush", "presence"]
 
     def __init__(
         self,
@@ -250,12 +272,15 @@ class InMemoryChannelLayer(BaseChannelLayer):
         Args:
             group: a valid group name.
             channel: a valid channel name.
-            metadata: callboard's extension: what the member says about itself
-                (the ground for presence); see :meth:`members`.
+            metadata: callboard's presence extension: with it (``{}`` for
+                nothing to say) the member is present (:meth:`presence`) and
+                the group's watchers hear of its joining, and of its leaving.
 
         Raises:
             InvalidNameError: either name breaks the naming rules.
+            TypeError: ``metadata`` is not a mapping with str keys.
         """
+        check_metadata(metadata)
         await checkpoint_if_cancelled()
         state, registry = self._registry_for_groups()
         registry.group_add(group, channel, metadata=metadata)
@@ -266,6 +291,8 @@ class InMemoryChannelLayer(BaseChannelLayer):
     @runs_at_home
     async def group_discard(self, group: str, channel: str) -> None:
         """Remove ``channel`` from ``group``; nothing happens if it is not a member.
+
+        A present member's leaving is announced to the group's watchers.
 
         Raises:
             InvalidNameError: either name breaks the naming rules.
@@ -331,6 +358,46 @@ class InMemoryChannelLayer(BaseChannelLayer):
         members = registry.members(group)
         await cancel_shielded_checkpoint()
         return members
+
+    # -- presence ----------------------------------------------------------------
+
+    @runs_at_home
+    async def presence(self, group: str) -> list[PresenceMember]:
+        """Return the members present in ``group`` (added with metadata), in join order.
+
+        Raises:
+            InvalidNameError: ``group`` breaks the naming rules.
+        """
+        require_valid_group_name(group)
+        await checkpoint_if_cancelled()
+        _, registry = self._registry_for_groups()
+        present = registry.presence(group)
+        await cancel_shielded_checkpoint()
+        return present
+
+    @runs_at_home
+    async def presence_watch(self, group: str, channel: str) -> None:
+        """Send ``group``'s joins and leaves to ``channel`` as ``callboard.presence`` messages.
+
+        ``channel`` joins the group's companion group
+        (:func:`~callboard.actors.presence_events_group`); it stops when it
+        leaves it (:meth:`presence_unwatch`) or its actor ends.
+
+        Raises:
+            InvalidNameError: either name breaks the naming rules.
+        """
+        require_valid_group_name(group)
+        await self.group_add(presence_events_group(group), channel)
+
+    @runs_at_home
+    async def presence_unwatch(self, group: str, channel: str) -> None:
+        """Stop sending ``group``'s joins and leaves to ``channel``.
+
+        Raises:
+            InvalidNameError: either name breaks the naming rules.
+        """
+        require_valid_group_name(group)
+        await self.group_discard(presence_events_group(group), channel)
 
     # -- lifetime ----------------------------------------------------------------
 

@@ -1,14 +1,16 @@
-"""The channel-layer protocol: Channels' layer API as a typed ``typing.Protocol``.
+"""The channel-layer protocols: Channels' layer API, and callboard's presence extension.
 
 Not here: Channels' helpers for implementing it (``_base``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["ChannelLayer"]
+from callboard.actors import PresenceMember
+
+__all__ = ["ChannelLayer", "PresenceLayer"]
 
 
 @runtime_checkable
@@ -54,4 +56,36 @@ class ChannelLayer(Protocol):
 
     async def close(self) -> None:
         """Release the layer's resources."""
+        ...
+
+
+@runtime_checkable
+class PresenceLayer(ChannelLayer, Protocol):
+    """A layer with the ``"presence"`` extension: who is in a group, across processes.
+
+    A member joined with metadata (``{}`` for none) is *present*; its join
+    and its leave (discarded, its connection ended, its process gone) reach
+    the group's watchers as ``callboard.presence`` messages.
+    """
+
+    async def group_add(
+        self, group: str, channel: str, *, metadata: Mapping[str, Any] | None = None
+    ) -> None:
+        """Add ``channel`` to ``group``; with ``metadata``, as a present member."""
+        ...
+
+    async def presence(self, group: str) -> list[PresenceMember]:
+        """Return the members present in ``group``, in join order."""
+        ...
+
+    async def group_size(self, group: str) -> int:
+        """Return how many members ``group`` has (present or not)."""
+        ...
+
+    async def presence_watch(self, group: str, channel: str) -> None:
+        """Send ``group``'s joins and leaves to ``channel`` from now on."""
+        ...
+
+    async def presence_unwatch(self, group: str, channel: str) -> None:
+        """Stop sending ``group``'s joins and leaves to ``channel``."""
         ...

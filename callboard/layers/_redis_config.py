@@ -97,6 +97,15 @@ class RedisOptions:
         inflight_timeout: a general-channel message popped but not acknowledged
             for this long belongs to a reader that died; it is queued again.
         inbox_batch: how many messages the inbox reader takes per round trip.
+        presence_heartbeat_interval: how often this process renews the
+            presence of its present members, and sweeps the groups it has
+            members or watchers in for members of processes that stopped
+            renewing (ghosts), announcing their leaving.
+        presence_timeout: a present member not renewed for this long is gone:
+            it is no longer listed, and the next sweep removes it. Must exceed
+            ``presence_heartbeat_interval``. A crashed process's members
+            vanish from listings within this, and are announced as gone
+            within this plus one heartbeat interval.
     """
 
     hosts: tuple[RedisHost, ...]
@@ -114,6 +123,17 @@ class RedisOptions:
     )
     inflight_timeout: float = attrs.field(default=30.0, validator=_positive)
     inbox_batch: int = attrs.field(default=100)
+    presence_heartbeat_interval: float = attrs.field(default=5.0, validator=_positive)
+    presence_timeout: float = attrs.field(default=15.0, validator=_positive)
+
+    @presence_timeout.validator
+    def _check_presence_timeout(self, attribute: attrs.Attribute[float], value: float) -> None:
+        if value <= self.presence_heartbeat_interval:
+            raise InvalidChannelLayerError(
+                f"presence_timeout ({value!r} s) must exceed presence_heartbeat_interval "
+                f"({self.presence_heartbeat_interval!r} s), or every member would time out "
+                "between two heartbeats; three intervals is a good timeout."
+            )
 
     @inbox_batch.validator
     def _check_batch(self, attribute: attrs.Attribute[int], value: object) -> None:

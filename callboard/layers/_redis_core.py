@@ -16,27 +16,32 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from anyio.lowlevel import cancel_shielded_checkpoint, checkpoint_if_cancelled
 
 from callboard.actors import (
     Overflowed,
+    PresenceMember,
     Registry,
     current_registry,
     new_address,
     non_local_name,
+    presence_events_group,
     require_valid_channel_name,
     require_valid_group_name,
     runs_at_home,
 )
 from callboard.exceptions import ChannelFull, InvalidNameError, LayerUnavailableError
 
-from ._redis_general import key_ttl, receive_general, send_to_queue
+from . import _redis_presence as presence
+from ._inmemory import check_metadata
+from ._redis_fanout import count_lost_group_send, fan_out
+from ._redis_general import receive_general, send_to_queue
 from ._redis_inbox import CoreLoopState
 from ._redis_layer import RedisLayerBase, check_message
-from ._redis_scripts import FANOUT, GROUP_MEMBERS
-from ._redis_shard import Shard
+from ._redis_scripts import GROUP_MEMBERS
 from ._redis_state import LoopState, current_state
 
 __all__ = ["RedisChannelLayer"]
@@ -66,7 +71,7 @@ class RedisChannelLayer(RedisLayerBase):
     Args: as :class:`~callboard.layers._redis_layer.RedisLayerBase`.
     """
 
-    extensions: ClassVar[list[str]] = ["groups", "flush"]
+    extensions: ClassVar[list[str]] = ["groups", "flush", "presence"]
 
     def make_state(self, registry: Registry) -> LoopState:
         """Build the per-loop state: inbox readers and acknowledgements."""
@@ -186,14 +191,28 @@ class RedisChannelLayer(RedisLayerBase):
     # -- groups ------------------------------------------------------------------
 
     @runs_at_home
-    async def group_add(self, group: str, channel: str) -> None:
+    async def group_add(
+        self, group: str, channel: str, *, metadata: Mapping[str, Any] | None = None
+    ) -> None:
         """Add ``channel`` to ``group``, or renew it for ``group_expiry`` seconds.
 
         A channel of this process is remembered: re-added after Redis comes
         back, renewed while its actor lives, removed once it has ended.
 
+        Args:
+            group: a valid group name.
+            channel: a valid channel name.
+            metadata: callboard's presence extension: with it (``{}`` for
+                nothing to say) the member is present (:meth:`presence`), kept
+                alive by this process's heartbeat, and the group's watchers
+                hear of its joining and of its leaving. Only for a channel of
+                this process.
+
         Raises:
-            InvalidNameError: either name breaks the naming rules.
+            InvalidNameError: either name breaks the naming rules, or
+                ``metadata`` is given for another process's channel.
+            TypeError: ``metadata`` is not a mapping with str keys.
+            InvalidMessageError: ``metadata`` cannot be serialized.
             LayerNotOpenError: ``channel`` is this process's and the layer does
                 not run in this loop (nothing would read its messages).
             LayerUnavailableError: Redis is unavailable and the layer does not
@@ -201,12 +220,25 @@ class RedisChannelLayer(RedisLayerBase):
         """
         require_valid_group_name(group)
         require_valid_channel_name(channel)
+        check_metadata(metadata)
         await checkpoint_if_cancelled()
         state: LoopState | None = None
         if self.is_local(channel):
             state = await self.require_state("group_add")
             state.record_membership(group, channel)
             state.watch_inbox(non_local_name(channel))
+        if metadata is not None:
+            if state is None:
+                raise InvalidNameError(
+                    "channel",
+                    channel,
+                    "presence is kept alive by the process that owns the channel: add it "
+                    "with metadata in the process whose channel this is",
+                )
+            await _core(state).presence.join(group, channel, metadata)
+            return
+        if state is not None and _core(state).presence.forget(group, channel) is not None:
+            await presence.end(self, group, channel)  # re-joined without metadata
         try:
             await self.on_shard(
                 self.group_shard(group),
@@ -222,6 +254,8 @@ class RedisChannelLayer(RedisLayerBase):
     async def group_discard(self, group: str, channel: str) -> None:
         """Remove ``channel`` from ``group``; nothing happens if it is not a member.
 
+        A present member's leaving is announced to the group's watchers.
+
         Raises:
             InvalidNameError: either name breaks the naming rules.
             LayerUnavailableError: as :meth:`group_add`.
@@ -230,20 +264,21 @@ class RedisChannelLayer(RedisLayerBase):
         require_valid_channel_name(channel)
         await checkpoint_if_cancelled()
         state = current_state(self) if self.is_local(channel) else None
+        kept: PresenceMember | None = None
         if state is not None:
             state.forget_membership(group, channel)
-        key = self.group_key(group)
-
-        async def discard(shard: Shard) -> None:
-            await shard.zrem("group_discard", key, [channel])
-
+            kept = _core(state).presence.forget(group, channel)
         try:
-            await self.on_shard(self.group_shard(group), "group_discard", discard)
+            stored = await presence.discard(self, group, channel)
         except LayerUnavailableError:
             if state is None:
                 raise
             state.pending_discards.add((group, channel))
             self.counters.deferred_membership_changes += 1
+            stored = None  # its heartbeat stops: others announce it after presence_timeout
+        left = stored if stored is not None else kept
+        if left is not None:
+            await presence.announce(self, group, leaves=[left])
 
     @runs_at_home
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
@@ -278,7 +313,7 @@ class RedisChannelLayer(RedisLayerBase):
                 lambda shard: shard.run_script("group_send", GROUP_MEMBERS, [key], [cutoff]),
             )
         except LayerUnavailableError as exc:
-            self._lost(state, group, exc)
+            count_lost_group_send(self, state, group, exc)
             return
         members = [m.decode() if isinstance(m, bytes) else str(m) for m in result[1]]
         remote: dict[str, list[str]] = {}
@@ -293,67 +328,71 @@ class RedisChannelLayer(RedisLayerBase):
             for member in local:
                 self.deliver_local(member, message, deadline)
         if remote:
-            await self._fan_out(state, group, message, remote)
+            await fan_out(self, state, group, message, remote)
         await cancel_shielded_checkpoint()
 
-    async def _fan_out(
-        self,
-        state: LoopState | None,
-        group: str,
-        message: dict[str, Any],
-        remote: dict[str, list[str]],
-    ) -> None:
-        by_shard: dict[int, list[str]] = {}
-        for queue, names in remote.items():
-            by_shard.setdefault(self.consistent_hash(non_local_name(names[0])), []).append(queue)
-        score = self.next_score()
-        expiry = self.config.expiry
-        head = [repr(score), repr(score - expiry), key_ttl(expiry)]
-        counters = self.counters
-        failure: LayerUnavailableError | None = None
-        for index, queues in by_shard.items():
-            args: list[Any] = list(head)
-            for queue in queues:
-                names = remote[queue]  # channels_redis routes group messages with a list
-                args += [self.envelopes.routed(message, list(names)), self.get_capacity(names[0])]
+    # -- presence ----------------------------------------------------------------
 
-            async def fan_out(
-                shard: Shard, keys: list[str] = queues, argv: list[Any] = args
-            ) -> Any:
-                return await shard.run_script("group_send", FANOUT, keys, argv)
+    @runs_at_home
+    async def presence(self, group: str) -> list[PresenceMember]:
+        """Return the members present in ``group``, across processes, in join order.
 
-            try:
-                result = await self.on_shard(index, "group_send", fan_out)
-            except LayerUnavailableError as exc:
-                failure = exc
-                continue
-            counters.expired += int(result[0])
-            for position in result[1:]:
-                queue = queues[int(position) - 1]
-                counters.over_capacity += 1
-                counters.over_capacity_channels += len(remote[queue])
-                self.count_lost(
-                    "Group %r: queue %r is full (capacity %d); %d member(s) there missed a "
-                    "message (counted as over_capacity).",
-                    f"over_capacity:{queue}",
-                    group,
-                    queue,
-                    self.get_capacity(remote[queue][0]),
-                    len(remote[queue]),
-                )
-        if failure is not None:
-            self._lost(state, group, failure)
+        A member whose process stopped renewing it ``presence_timeout`` ago is
+        not listed: this call removes it and announces its leaving.
 
-    def _lost(self, state: LoopState | None, group: str, error: LayerUnavailableError) -> None:
-        if state is None:
-            raise error
-        self.counters.lost_group_sends += 1
-        self.count_lost(
-            "A message to group %r was lost: %s (counted as lost_group_sends).",
-            f"lost:{group}",
-            group,
-            error,
-        )
+        Raises:
+            InvalidNameError: ``group`` breaks the naming rules.
+            LayerUnavailableError: Redis is unavailable.
+        """
+        require_valid_group_name(group)
+        await checkpoint_if_cancelled()
+        return await presence.presence_list(self, group)
+
+    @runs_at_home
+    async def group_size(self, group: str) -> int:
+        """Return how many members ``group`` has, across processes (one round trip).
+
+        Lapsed memberships and timed-out present members are removed first.
+
+        Raises:
+            InvalidNameError: ``group`` breaks the naming rules.
+            LayerUnavailableError: Redis is unavailable.
+        """
+        require_valid_group_name(group)
+        await checkpoint_if_cancelled()
+        return await presence.group_size(self, group)
+
+    @runs_at_home
+    async def presence_watch(self, group: str, channel: str) -> None:
+        """Send ``group``'s joins and leaves to ``channel`` as ``callboard.presence`` messages.
+
+        ``channel`` joins the companion group
+        (:func:`~callboard.actors.presence_events_group`); while it watches,
+        this process also sweeps ``group`` for members of dead processes.
+
+        Raises:
+            InvalidNameError: either name breaks the naming rules.
+            LayerNotOpenError, LayerUnavailableError: as :meth:`group_add`.
+        """
+        require_valid_group_name(group)
+        await self.group_add(presence_events_group(group), channel)
+        state = current_state(self) if self.is_local(channel) else None
+        if state is not None:
+            _core(state).presence.watch(group, channel)
+
+    @runs_at_home
+    async def presence_unwatch(self, group: str, channel: str) -> None:
+        """Stop sending ``group``'s joins and leaves to ``channel``.
+
+        Raises:
+            InvalidNameError: either name breaks the naming rules.
+            LayerUnavailableError: as :meth:`group_discard`.
+        """
+        require_valid_group_name(group)
+        state = current_state(self) if self.is_local(channel) else None
+        if state is not None:
+            _core(state).presence.unwatch(group, channel)
+        await self.group_discard(presence_events_group(group), channel)
 
     # -- lifetime ----------------------------------------------------------------
 
@@ -372,11 +411,17 @@ class RedisChannelLayer(RedisLayerBase):
         if state is not None:
             state.memberships.clear()
             state.pending_discards.clear()
+            _core(state).presence.present.clear()
+            _core(state).presence.watched.clear()
             for mailbox in state.owned.values():
                 mailbox.clear()
         await cancel_shielded_checkpoint()
 
 
-def _acks(state: LoopState) -> Any:
+def _core(state: LoopState) -> CoreLoopState:
     assert isinstance(state, CoreLoopState), "RedisChannelLayer runs a CoreLoopState"
-    return state.acks
+    return state
+
+
+def _acks(state: LoopState) -> Any:
+    return _core(state).acks

@@ -28,6 +28,7 @@ from callboard.exceptions import LayerUnavailableError
 
 from ._redis_envelope import EnvelopeError, split_routing
 from ._redis_general import Acks, key_ttl
+from ._redis_presence import PresenceKeeper
 from ._redis_scripts import POP_BATCH, RECOVER
 from ._redis_shard import Popped, Shard, log_rate_limited
 from ._redis_state import LoopState, is_local
@@ -181,7 +182,13 @@ class CoreLoopState(LoopState):
     inboxes: dict[str, None] = attrs.field(factory=dict, init=False)
     """The non-local names of this process whose queues the readers read."""
     acks: Acks = attrs.field(factory=Acks, init=False)
+    presence: PresenceKeeper = attrs.field(init=False)
+    """This loop's present members and watched groups, and their heartbeat."""
     _readers: list[InboxReader] = attrs.field(factory=list, init=False)
+
+    @presence.default
+    def _make_presence(self) -> PresenceKeeper:
+        return PresenceKeeper(self)
 
     async def _start_readers(self, task_group: TaskGroup) -> None:
         from callboard.actors import process_name
@@ -192,8 +199,11 @@ class CoreLoopState(LoopState):
             self._readers.append(reader)
             await task_group.start(reader.serve)
         task_group.start_soon(self.acks.serve, self)
+        task_group.start_soon(self.presence.serve)
 
     async def _stop_readers(self) -> None:
+        with anyio.move_on_after(self.layer.options.send_timeout):
+            await self.presence.release_all()
         for reader in self._readers:
             await reader.stop()
         with anyio.move_on_after(self.layer.options.send_timeout):
@@ -203,6 +213,7 @@ class CoreLoopState(LoopState):
         for reader in self._readers:
             if reader.shard is shard:
                 await reader.recover()
+        await self.presence.restore(shard)
 
     def watch_inbox(self, inbox: str) -> None:
         """Read ``inbox``'s queue too (a non-local name of this process with another prefix)."""
@@ -217,3 +228,7 @@ class CoreLoopState(LoopState):
     def inbox_count(self) -> int:
         """How many inbox queues the readers read."""
         return len(self.inboxes)
+
+    def present_count(self) -> int:
+        """How many present members this loop keeps."""
+        return self.presence.count()

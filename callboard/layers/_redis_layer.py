@@ -87,6 +87,9 @@ class RedisLayerBase(BaseChannelLayer):
         inflight_timeout: a general-channel message popped and not finished
             this long ago belongs to a dead reader and is queued again.
         inbox_batch: messages the inbox reader takes per round trip.
+        presence_heartbeat_interval: how often this process renews its present
+            members and sweeps its groups for ghosts (``RedisChannelLayer``).
+        presence_timeout: a present member not renewed this long is gone.
         **kwargs: none are valid; an unknown option is an error listing the valid ones.
 
     Raises:
@@ -114,6 +117,8 @@ class RedisLayerBase(BaseChannelLayer):
         group_refresh_interval: float | None = None,
         inflight_timeout: float = 30.0,
         inbox_batch: int = 100,
+        presence_heartbeat_interval: float = 5.0,
+        presence_timeout: float = 15.0,
         **kwargs: object,
     ) -> None:
         super().__init__(
@@ -138,6 +143,8 @@ class RedisLayerBase(BaseChannelLayer):
             group_refresh_interval=group_refresh_interval,
             inflight_timeout=inflight_timeout,
             inbox_batch=inbox_batch,
+            presence_heartbeat_interval=presence_heartbeat_interval,
+            presence_timeout=presence_timeout,
         )
         self.envelopes = Envelopes(
             serializer_format=self.options.serializer_format,
@@ -272,7 +279,8 @@ class RedisLayerBase(BaseChannelLayer):
         state = current_state(self)
         if state is not None:
             return await action(state.shards[index])
-        async with open_shard(self.options.hosts[index], self.options) as shard:
+        hosts = self.options.hosts
+        async with open_shard(hosts[index], self.options, self.counters.round_trips) as shard:
             return await action(shard)
 
     async def require_state(self, operation: str) -> LoopState:
@@ -335,6 +343,7 @@ class RedisLayerBase(BaseChannelLayer):
             connected=state is not None and all(s.healthy for s in state.shards),
             shards=len(self.options.hosts),
             memberships=0 if state is None else sum(len(m) for m in state.memberships.values()),
+            present=0 if state is None else state.present_count(),
             inbox_keys=0 if state is None else state.inbox_count(),
         )
 

@@ -5,6 +5,9 @@ a channel's queue is a sorted set at ``{prefix}{non-local name}`` scored by
 send time (Unix seconds) whose members are envelopes; ``{queue}$inflight``
 holds what a reader has popped but not yet finished with; a group is a
 sorted set at ``{prefix}:group:{group}`` of channel names scored by join time.
+Presence adds, for present members only, ``{prefix}:presence:{group}`` (a
+hash of records), ``...:seen`` (a sorted set of heartbeats) and ``...:stale``
+(a set of members removed for missing heartbeats); see ``_redis_presence``.
 
 Each script returns counts as well as data, so whatever it drops (an expired
 message, a full channel) is counted by the caller.
@@ -20,8 +23,13 @@ __all__ = [
     "FANOUT",
     "GROUP_ADD",
     "GROUP_MEMBERS",
+    "GROUP_SIZE",
     "POP_BATCH",
     "POP_GENERAL",
+    "PRESENCE_ADD",
+    "PRESENCE_BEAT",
+    "PRESENCE_DISCARD",
+    "PRESENCE_LIST",
     "PUSH_BACK",
     "RECOVER",
     "SEND",
@@ -147,3 +155,100 @@ redis.call('ZREM', KEYS[2], ARGV[2])
 return 1
 """
 """Put a message a cancelled receive had taken back at its place in the queue."""
+
+# -- presence (see _redis_presence) ---------------------------------------------------
+
+_PRUNE: Final = """
+-- KEYS[1..4] group, presence hash, heartbeats, stale set. Removes every present
+-- member whose last heartbeat is before `cutoff`; returns {channel, record, ...}.
+local function prune(cutoff, ttl)
+    local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', cutoff)
+    local out = {}
+    for _, channel in ipairs(gone) do
+        local record = redis.call('HGET', KEYS[2], channel)
+        redis.call('HDEL', KEYS[2], channel)
+        redis.call('ZREM', KEYS[3], channel)
+        redis.call('ZREM', KEYS[1], channel)
+        redis.call('SADD', KEYS[4], channel)
+        if record then
+            out[#out + 1] = channel
+            out[#out + 1] = record
+        end
+    end
+    if #gone > 0 then
+        redis.call('EXPIRE', KEYS[4], ttl)
+    end
+    return out
+end
+"""
+
+PRESENCE_ADD: Final = """
+-- KEYS: group, presence hash, heartbeats, stale; ARGV: now, ttl, then channel, record pairs.
+for i = 3, #ARGV, 2 do
+    redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i])
+    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+    redis.call('ZADD', KEYS[3], ARGV[1], ARGV[i])
+    redis.call('SREM', KEYS[4], ARGV[i])
+end
+for k = 1, 3 do
+    redis.call('EXPIRE', KEYS[k], ARGV[2])
+end
+return (#ARGV - 2) / 2
+"""
+"""Add (or re-add) present members: group set, record and heartbeat in one step."""
+
+PRESENCE_DISCARD: Final = """
+-- KEYS: group, presence hash, heartbeats, stale; ARGV[1] channel. Returns its record or nil.
+redis.call('ZREM', KEYS[1], ARGV[1])
+local record = redis.call('HGET', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('SREM', KEYS[4], ARGV[1])
+return record
+"""
+"""Remove a member from the group and from presence (channels_redis' ZREM, plus the records)."""
+
+PRESENCE_BEAT: Final = (
+    _PRUNE
+    + """
+-- ARGV: now, cutoff, ttl, then this process's live present channels.
+-- Returns {removed as stale (re-add them), removed by someone else (forget them), pruned}.
+local stale, dropped = {}, {}
+for i = 4, #ARGV do
+    if redis.call('ZSCORE', KEYS[3], ARGV[i]) then
+        redis.call('ZADD', KEYS[3], ARGV[1], ARGV[i])
+    elseif redis.call('SISMEMBER', KEYS[4], ARGV[i]) == 1 then
+        stale[#stale + 1] = ARGV[i]
+    else
+        dropped[#dropped + 1] = ARGV[i]
+    end
+end
+if #ARGV >= 4 then
+    redis.call('EXPIRE', KEYS[2], ARGV[3])
+    redis.call('EXPIRE', KEYS[3], ARGV[3])
+end
+return {stale, dropped, prune(ARGV[2], ARGV[3])}
+"""
+)
+"""Renew this process's present members, then remove (and return) the group's ghosts."""
+
+PRESENCE_LIST: Final = (
+    _PRUNE
+    + """
+-- ARGV: cutoff, ttl. Returns {pruned, {channel, record, ...}}.
+local pruned = prune(ARGV[1], ARGV[2])
+return {pruned, redis.call('HGETALL', KEYS[2])}
+"""
+)
+"""Remove the group's ghosts, then list its present members."""
+
+GROUP_SIZE: Final = (
+    _PRUNE
+    + """
+-- ARGV: cutoff, ttl, memberships joined before this have lapsed. Returns {size, pruned}.
+local pruned = prune(ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, ARGV[3])
+return {redis.call('ZCARD', KEYS[1]), pruned}
+"""
+)
+"""Remove the group's ghosts and lapsed memberships, then count its members."""

@@ -29,6 +29,7 @@ from callboard.exceptions import LayerUnavailableError
 
 from ._redis_config import RedisOptions
 from ._redis_hosts import RedisHost, cluster_hint
+from ._redis_stats import LatencyHistogram
 
 if TYPE_CHECKING:
     import coredis
@@ -122,6 +123,8 @@ class Shard:
     down_reason: str = ""
     disconnects: int = 0
     run_id: str | None = None
+    round_trips: LatencyHistogram | None = None
+    """Where command durations are counted (the layer's), if anywhere."""
     _blocked_client: int | None = attrs.field(default=None, init=False)
     _on_down: Callable[[Shard], None] | None = attrs.field(default=None, init=False)
 
@@ -182,9 +185,13 @@ class Shard:
         if not self.healthy:
             raise self._refuse(operation)
         timeout = self.options.send_timeout
+        started = time.perf_counter()
         try:
             with anyio.fail_after(timeout):
-                return await command(self.client)
+                result = await command(self.client)
+            if self.round_trips is not None:
+                self.round_trips.observe(time.perf_counter() - started)
+            return result
         except Exception as exc:
             if not _is_failure(unwrap_group(exc)):
                 raise
@@ -306,10 +313,14 @@ class Shard:
                 settled = False
                 with anyio.move_on_after(self.options.send_timeout, shield=True):
                     await self._unblock(connection.client_id)
-                    late = _popped(await request)
-                    if late is not None:
-                        await on_late(late)
-                    settled = True
+                    try:
+                        late = _popped(await request)
+                    except Exception as exc:  # the connection went down with the cancellation
+                        logger.debug("A cancelled pop on %s ended with %r.", self.host.label, exc)
+                    else:
+                        if late is not None:
+                            await on_late(late)
+                        settled = True
                 if not settled:  # the server never answered: nothing can be trusted on it
                     connection.invalidate()
                 raise
@@ -364,8 +375,12 @@ def _popped(reply: object) -> Popped | None:
 
 
 @asynccontextmanager
-async def open_shard(host: RedisHost, options: RedisOptions) -> AsyncIterator[Shard]:
+async def open_shard(
+    host: RedisHost, options: RedisOptions, round_trips: LatencyHistogram | None = None
+) -> AsyncIterator[Shard]:
     """Connect to ``host`` for the block and yield it as a :class:`Shard`.
+
+    ``round_trips``, when given, counts how long each command takes.
 
     Lifetime: the coredis client (and its connection pool's tasks) lives as
     long as the block.
@@ -376,7 +391,7 @@ async def open_shard(host: RedisHost, options: RedisOptions) -> AsyncIterator[Sh
     """
     try:
         async with host.client() as client:
-            shard = Shard(host=host, options=options, client=client)
+            shard = Shard(host=host, options=options, client=client, round_trips=round_trips)
             await shard.probe()
             yield shard
     except BaseExceptionGroup as group:

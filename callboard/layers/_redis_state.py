@@ -123,7 +123,9 @@ class LoopState:
         try:
             async with AsyncExitStack() as stack:
                 for host in self.layer.hosts:
-                    shard = await stack.enter_async_context(open_shard(host, self.layer.options))
+                    shard = await stack.enter_async_context(
+                        open_shard(host, self.layer.options, self.layer.counters.round_trips)
+                    )
                     shard.on_down(self._shard_down)
                     self.shards.append(shard)
                     self._up[shard.index] = anyio.Event()
@@ -267,7 +269,8 @@ class LoopState:
             if not members:
                 del self.memberships[group]
 
-    def _alive(self, channel: str) -> bool:
+    def alive(self, channel: str) -> bool:
+        """Whether this process's ``channel`` has an open mailbox (its actor runs)."""
         mailbox = self.registry.lookup(channel)
         return mailbox is not None and not mailbox.closed
 
@@ -280,7 +283,7 @@ class LoopState:
     async def refresh(self) -> None:
         """Renew live memberships, drop ended members' ones, find new inbox prefixes."""
         for group, channels in list(self.memberships.items()):
-            ended = [c for c in channels if not self._alive(c) and c not in self.issued]
+            ended = [c for c in channels if not self.alive(c) and c not in self.issued]
             for channel in ended:
                 self.forget_membership(group, channel)
             shard = self.shards[self.layer.group_shard(group)]
@@ -327,6 +330,10 @@ class LoopState:
 
     def inbox_count(self) -> int:
         """How many inbox queues (or subscriptions) the readers read."""
+        return 0
+
+    def present_count(self) -> int:
+        """How many present members this loop keeps (layers with presence)."""
         return 0
 
 

@@ -3,16 +3,75 @@
 Every message a Redis layer does not deliver is counted here, by reason,
 and logged at a bounded rate: refused by a full queue, expired unread,
 addressed to an actor that has ended, undecodable, or lost while Redis was
-unreachable.
+unreachable. Round trips to Redis are timed into a histogram (two clock
+reads per command; blocking pops, which wait on purpose, are not timed).
 
 Not here: the layers that count (``_redis_core``, ``_redis_pubsub``).
 """
 
 from __future__ import annotations
 
+import bisect
+
 import attrs
 
-__all__ = ["RedisCounters", "RedisLayerStatistics"]
+__all__ = ["LatencyHistogram", "LatencyStatistics", "RedisCounters", "RedisLayerStatistics"]
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+"""Upper bounds, in seconds, of the round-trip histogram's buckets (then +Inf)."""
+
+
+@attrs.frozen(kw_only=True)
+class LatencyStatistics:
+    """A snapshot of a latency histogram.
+
+    Attributes:
+        count: observations.
+        total_seconds: their sum.
+        max_seconds: the longest.
+        buckets: ``(upper bound, observations at or below it)`` pairs, cumulative
+            as in Prometheus, ending with ``(inf, count)``.
+    """
+
+    count: int
+    total_seconds: float
+    max_seconds: float
+    buckets: tuple[tuple[float, int], ...]
+
+    @property
+    def mean_seconds(self) -> float:
+        """The mean, or 0 without observations."""
+        return self.total_seconds / self.count if self.count else 0.0
+
+
+@attrs.define(eq=False)
+class LatencyHistogram:
+    """Counts durations into :data:`LATENCY_BUCKETS` (one ``bisect`` per observation)."""
+
+    _counts: list[int] = attrs.field(factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    _total: float = 0.0
+    _max: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        """Count one duration."""
+        self._counts[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self._total += seconds
+        if seconds > self._max:
+            self._max = seconds
+
+    def snapshot(self) -> LatencyStatistics:
+        """Freeze the histogram."""
+        cumulative: list[tuple[float, int]] = []
+        running = 0
+        for bound, count in zip((*LATENCY_BUCKETS, float("inf")), self._counts, strict=True):
+            running += count
+            cumulative.append((bound, running))
+        return LatencyStatistics(
+            count=running,
+            total_seconds=self._total,
+            max_seconds=self._max,
+            buckets=tuple(cumulative),
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -54,8 +113,13 @@ class RedisLayerStatistics:
             held in memory was lost).
         memberships_restored: memberships re-added after reconnections.
         inflight_requeued: popped-but-unfinished messages put back in their queue.
+        presence_joins: members this process made present (re-joins included).
+        presence_leaves: leaves this process announced (discarded, ended, ghosts).
+        presence_ghosts: members of other processes this one found timed out and removed.
         memberships: this loop's live memberships of its own channels.
+        present: this loop's present members (over every group).
         inbox_keys: the per-process inbox queues this loop reads.
+        round_trips: how long Redis commands and scripts took, from this process.
     """
 
     open: bool
@@ -82,8 +146,13 @@ class RedisLayerStatistics:
     server_restarts: int
     memberships_restored: int
     inflight_requeued: int
+    presence_joins: int
+    presence_leaves: int
+    presence_ghosts: int
     memberships: int
+    present: int
     inbox_keys: int
+    round_trips: LatencyStatistics
 
     @property
     def undelivered(self) -> int:
@@ -126,16 +195,30 @@ class RedisCounters:
     server_restarts: int = 0
     memberships_restored: int = 0
     inflight_requeued: int = 0
+    presence_joins: int = 0
+    presence_leaves: int = 0
+    presence_ghosts: int = 0
+    round_trips: LatencyHistogram = attrs.field(factory=LatencyHistogram)
 
     def snapshot(
-        self, *, open: bool, connected: bool, shards: int, memberships: int, inbox_keys: int
+        self,
+        *,
+        open: bool,
+        connected: bool,
+        shards: int,
+        memberships: int,
+        present: int,
+        inbox_keys: int,
     ) -> RedisLayerStatistics:
         """Freeze the counters together with the running loop's state."""
+        counts = attrs.asdict(self, filter=lambda a, _: a.name != "round_trips")
         return RedisLayerStatistics(
             open=open,
             connected=connected,
             shards=shards,
             memberships=memberships,
+            present=present,
             inbox_keys=inbox_keys,
-            **attrs.asdict(self),
+            round_trips=self.round_trips.snapshot(),
+            **counts,
         )

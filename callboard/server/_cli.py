@@ -118,6 +118,12 @@ def _parser() -> argparse.ArgumentParser:
         help="largest WebSocket message in bytes; larger ones close with 1009 (default 1 MiB)",
     )
     serve.add_argument(
+        "--backlog",
+        type=int,
+        default=defaults["backlog"],
+        help="connections queued before they are accepted (default %(default)s)",
+    )
+    serve.add_argument(
         "--graceful-timeout",
         type=float,
         default=defaults["graceful_timeout"],
@@ -136,6 +142,7 @@ def _worker_command(args: argparse.Namespace, config: ServerConfig, fds: list[in
     command += [f"--bind=fd://{fd}" for fd in fds]
     command += [
         f"--max-message-size={config.websocket_max_message_size}",
+        f"--backlog={config.backlog}",
         f"--graceful-timeout={config.graceful_timeout}",
         f"--root-path={config.root_path}",
     ]
@@ -230,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             bind=args.bind or ("127.0.0.1:8000",),
             workers=args.workers,
             websocket_max_message_size=args.max_message_size,
+            backlog=args.backlog,
             graceful_timeout=args.graceful_timeout,
             root_path=args.root_path,
             access_log=args.access_log,

@@ -12,10 +12,12 @@ from typing import Any
 import attrs
 from hypercorn.config import Config as HypercornConfig
 
-__all__ = ["DEFAULT_MAX_MESSAGE_SIZE", "ServerConfig"]
+__all__ = ["DEFAULT_BACKLOG", "DEFAULT_MAX_MESSAGE_SIZE", "ServerConfig"]
 
 DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024
 """1 MiB, daphne's default: a larger WebSocket message closes the connection with 1009."""
+DEFAULT_BACKLOG = 2048
+"""Connections queued before they are accepted (hypercorn's 100 resets bursts)."""
 
 
 def _positive_int(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -65,6 +67,10 @@ class ServerConfig:
             port 0 picks a free port (:func:`~callboard.server.serve` reports it).
         workers: worker processes (each one an event loop with its own runtime).
         websocket_max_message_size: larger messages close the connection with 1009.
+        backlog: connections the kernel queues before the server accepts them
+            (``listen()``'s backlog, capped by ``net.core.somaxconn``). hypercorn's
+            default, 100, resets connections in a burst (clients reconnecting
+            after a restart); 2048 does not at 10,000 connections.
         graceful_timeout: on shutdown, how long connections get to finish after
             WebSockets were asked to close with 1001, before they are cancelled.
         close_timeout: after ``graceful_timeout``, how long connections get to
@@ -80,6 +86,7 @@ class ServerConfig:
     websocket_max_message_size: int = attrs.field(
         default=DEFAULT_MAX_MESSAGE_SIZE, validator=_positive_int
     )
+    backlog: int = attrs.field(default=DEFAULT_BACKLOG, validator=_positive_int)
     graceful_timeout: float = attrs.field(default=5.0, validator=_seconds(allow_zero=True))
     close_timeout: float = attrs.field(default=1.0, validator=_seconds(allow_zero=True))
     keep_alive_timeout: float = attrs.field(default=5.0, validator=_seconds(allow_zero=False))
@@ -114,6 +121,7 @@ class ServerConfig:
         config.bind = list(self.bind)
         config.workers = self.workers
         config.websocket_max_message_size = self.websocket_max_message_size
+        config.backlog = self.backlog
         config.graceful_timeout = self.graceful_timeout
         config.keep_alive_timeout = self.keep_alive_timeout
         config.root_path = self.root_path

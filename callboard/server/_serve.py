@@ -5,9 +5,10 @@ when the shutdown trigger fires, hypercorn stops accepting and, at the same
 moment, every live consumer is asked to finish — a WebSocket closes with
 1001, its disconnect handlers run — within ``graceful_timeout``; what is
 still running then is cancelled, and connections get ``close_timeout``
-more to finish their closing handshakes. (Plain hypercorn sends open
-WebSockets no close frame on shutdown: clients see 1006 after its graceful
-timeout.)
+more to finish their closing handshakes. Once every connection has ended,
+one INFO record (``_ledger``) says what was delivered and what was not.
+(Plain hypercorn sends open WebSockets no close frame on shutdown: clients
+see 1006 after its graceful timeout.)
 
 Not here: the command line and worker processes (``_cli``).
 """
@@ -35,6 +36,8 @@ from callboard.actors import (
 )
 
 from ._config import ServerConfig
+from ._ledger import ShutdownRecorder
+from ._protocol_errors import install as answer_protocol_errors
 
 __all__ = ["run", "serve", "wait_for_signal"]
 
@@ -119,6 +122,7 @@ async def serve(
             "use `callboard serve --workers N` for several processes."
         )
     hypercorn_config = config.to_hypercorn()
+    answer_protocol_errors()  # invalid UTF-8 gets close 1007, not a dropped connection
     hypercorn_config.graceful_timeout = config.graceful_timeout + config.close_timeout
     set_primary_home()
     runtime = current_runtime()
@@ -147,12 +151,14 @@ async def _serve(
     trigger: Callable[[], Awaitable[None]],
     task_status: trio.TaskStatus[list[str]],
 ) -> None:
+    ledger = ShutdownRecorder(runtime, supervisor_config.shutdown_timeout)
     async with open_supervisor(name="callboard.server", config=supervisor_config) as supervisor:
 
         async def stop_accepting_then_drain() -> None:
             await trigger()
             # hypercorn stops accepting when this returns; the consumers are
             # asked to close in the same scheduling round.
+            ledger.begin(supervisor)
             supervisor.request_stop()
 
         with _root_supervisor(runtime, supervisor), _sole_error():
@@ -162,6 +168,7 @@ async def _serve(
                 shutdown_trigger=stop_accepting_then_drain,
                 task_status=task_status,
             )
+    ledger.finish()  # every connection has ended: log what was delivered and what was not
 
 
 @contextmanager

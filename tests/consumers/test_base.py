@@ -74,7 +74,8 @@ async def test_as_asgi_refuses_an_unknown_keyword_naming_it_and_the_valid_ones()
         match=(
             r"^Greeter\.as_asgi\(\) got an unexpected keyword 'greting': Greeter has no such "
             r"attribute\. Attributes you can set: address_prefix, channel_layer_alias, "
-            r"cleanup_timeout, gate, greeting, mailbox_capacity, overflow_policy\.$"
+            r"cleanup_timeout, gate, greeting, mailbox_capacity, overflow_policy, "
+            r"presence_batch_interval, presence_events, presence_groups, rate_limit\.$"
         ),
     ):
         Greeter.as_asgi(greting="bonjour")

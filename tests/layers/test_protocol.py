@@ -10,7 +10,7 @@ from callboard.layers import ChannelLayer, InMemoryChannelLayer
 def test_in_memory_layer_satisfies_the_protocol() -> None:
     layer: ChannelLayer = InMemoryChannelLayer()
     assert isinstance(layer, ChannelLayer)
-    assert list(layer.extensions) == ["groups", "flush"]
+    assert list(layer.extensions) == ["groups", "flush", "presence"]
 
 
 def test_an_object_without_receive_is_not_a_channel_layer() -> None:

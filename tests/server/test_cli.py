@@ -80,6 +80,8 @@ def test_every_option_reaches_the_config(
             "unix:/tmp/callboard.sock",
             "--max-message-size",
             "2048",
+            "--backlog",
+            "512",
             "--graceful-timeout",
             "2.5",
             "--root-path",
@@ -92,6 +94,7 @@ def test_every_option_reaches_the_config(
     assert config == ServerConfig(
         bind=("127.0.0.1:0", "unix:/tmp/callboard.sock"),
         websocket_max_message_size=2048,
+        backlog=512,
         graceful_timeout=2.5,
         root_path="/chat",
         access_log=True,
@@ -237,6 +240,7 @@ def test_workers_are_started_with_the_inherited_sockets_and_the_same_options() -
     config = ServerConfig(
         workers=2,
         websocket_max_message_size=2048,
+        backlog=512,
         graceful_timeout=2.5,
         root_path="/chat",
         access_log=True,
@@ -252,6 +256,7 @@ def test_workers_are_started_with_the_inherited_sockets_and_the_same_options() -
         "--bind=fd://5",
         "--bind=fd://6",
         "--max-message-size=2048",
+        "--backlog=512",
         "--graceful-timeout=2.5",
         "--root-path=/chat",
         "--access-log",

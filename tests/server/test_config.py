@@ -15,6 +15,7 @@ def test_defaults_listen_on_loopback_with_one_worker_and_a_one_mib_message_limit
     assert config.bind == ("127.0.0.1:8000",)
     assert config.workers == 1
     assert config.websocket_max_message_size == DEFAULT_MAX_MESSAGE_SIZE == 1024 * 1024
+    assert config.backlog == 2048  # hypercorn's 100 resets connection bursts
     assert config.graceful_timeout == 5.0
     assert config.close_timeout == 1.0
     assert config.keep_alive_timeout == 5.0
@@ -43,14 +44,14 @@ def test_bind_addresses_are_non_empty_strings(address: object) -> None:
         ServerConfig(bind=[address])  # type: ignore[list-item]
 
 
-@pytest.mark.parametrize("name", ["workers", "websocket_max_message_size"])
+@pytest.mark.parametrize("name", ["workers", "websocket_max_message_size", "backlog"])
 @pytest.mark.parametrize("value", [0, -1])
 def test_counts_must_be_positive(name: str, value: int) -> None:
     with pytest.raises(ValueError, match=f"{name} must be positive, got {value}"):
         ServerConfig(**{name: value})
 
 
-@pytest.mark.parametrize("name", ["workers", "websocket_max_message_size"])
+@pytest.mark.parametrize("name", ["workers", "websocket_max_message_size", "backlog"])
 @pytest.mark.parametrize("value", [1.5, "2", True])
 def test_counts_must_be_ints(name: str, value: object) -> None:
     with pytest.raises(TypeError, match=f"{name} must be an int, got {value!r}"):
@@ -99,7 +100,7 @@ def test_from_mapping_takes_attribute_names_in_any_case() -> None:
 
 def test_from_mapping_rejects_an_unknown_key_and_lists_the_valid_ones() -> None:
     valid = (
-        "access_log, bind, close_timeout, graceful_timeout, keep_alive_timeout, "
+        "access_log, backlog, bind, close_timeout, graceful_timeout, keep_alive_timeout, "
         "root_path, websocket_max_message_size, workers"
     )
     with pytest.raises(ValueError, match=rf"Unknown server setting\(s\) 'port'; valid: {valid}\."):
@@ -116,6 +117,7 @@ def test_to_hypercorn_maps_every_setting() -> None:
         bind=("127.0.0.1:0", "unix:/tmp/callboard.sock"),
         workers=2,
         websocket_max_message_size=4096,
+        backlog=512,
         graceful_timeout=7.0,
         keep_alive_timeout=9.0,
         access_log=True,
@@ -124,6 +126,7 @@ def test_to_hypercorn_maps_every_setting() -> None:
     assert config.bind == ["127.0.0.1:0", "unix:/tmp/callboard.sock"]
     assert config.workers == 2
     assert config.websocket_max_message_size == 4096
+    assert config.backlog == 512
     assert config.graceful_timeout == 7.0
     assert config.keep_alive_timeout == 9.0
     assert config.accesslog == "-"

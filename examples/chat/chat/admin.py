@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import Message, Visitor
+from .models import Message
 
 
 @admin.register(Message)
@@ -10,8 +10,3 @@ class MessageAdmin(admin.ModelAdmin):
     list_display = ["created", "room", "author", "text"]
     list_filter = ["room"]
     search_fields = ["text", "author__username"]
-
-
-@admin.register(Visitor)
-class VisitorAdmin(admin.ModelAdmin):
-    list_display = ["group", "name", "joined", "channel_name"]

@@ -5,13 +5,15 @@ What the client sends: ``{"message": "text"}``. What it receives, as JSON:
 - ``{"type": "history", "messages": [message, ...]}`` once, when connected;
 - ``{"type": "message", "message": message}`` for every message posted in the room,
   where ``message`` is ``{"id", "author", "text", "created"}``;
-- ``{"type": "presence", "users": ["alice", "bob", "guest"]}`` whenever someone
-  comes or goes;
+- ``{"type": "presence", "users": ["alice", "bob", "guest"]}`` when it is in the
+  room, then whenever someone comes or goes (callboard's presence API: a burst
+  of comings and goings arrives as one update);
 - ``{"type": "error", "error": "..."}`` when a message is refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from callboard.consumers import AsyncJsonWebsocketConsumer
@@ -34,21 +36,21 @@ def recent_messages(room: str, count: int = HISTORY_LENGTH) -> list[dict[str, An
 class ChatConsumer(AsyncJsonWebsocketConsumer):
     """One browser tab in one room."""
 
+    presence_events = True  # hear the room's comings and goings (presence_diff below)
+
+    async def presence_metadata(self, group: str) -> Mapping[str, Any]:
+        return {"name": presence.name_of(self.scope["user"])}
+
     async def connect(self) -> None:
         self.room_name = self.scope["url_route"]["kwargs"]["room_name"]
         self.room_group_name = f"chat_{self.room_name}"
         self.user = self.scope["user"]
 
-        await presence.enter(
-            self.channel_layer, self.room_group_name, self.channel_name, presence.name_of(self.user)
-        )
+        # In the room's group, as a present member: group messages and presence
+        # both. Leaving happens by itself, however the connection ends.
+        await self.join_presence(self.room_group_name)
         await self.accept()
         await self.send_json({"type": "history", "messages": await recent_messages(self.room_name)})
-        await self.channel_layer.group_send(self.room_group_name, {"type": "presence.changed"})
-
-    async def disconnect(self, close_code: int) -> None:
-        await presence.leave(self.channel_layer, self.room_group_name, self.channel_name)
-        await self.channel_layer.group_send(self.room_group_name, {"type": "presence.changed"})
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not self.user.is_authenticated:
@@ -78,8 +80,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def chat_message(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "message", "message": event["message"]})
 
-    async def presence_changed(self, event: dict[str, Any]) -> None:
-        # Each member asks for the list when told it changed, so the last change
-        # wins everywhere however the notifications interleave.
+    async def presence_diff(self, event: dict[str, Any]) -> None:
+        # Someone came or went (several, in a burst). Ask for the list rather than
+        # apply the diff: one user with two tabs is two members but one name.
         users = await presence.who_is_here(self.channel_layer, self.room_group_name)
         await self.send_json({"type": "presence", "users": users})

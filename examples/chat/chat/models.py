@@ -1,5 +1,5 @@
-"""What the chat stores: the messages of every room, and (for layers without
-membership metadata) who is connected to which room."""
+"""What the chat stores: the messages of every room (who is here is the
+channel layer's: see ``chat.presence``)."""
 
 from django.conf import settings
 from django.db import models
@@ -33,16 +33,3 @@ class Message(models.Model):
             "text": self.text,
             "created": self.created.isoformat(),
         }
-
-
-class Visitor(models.Model):
-    """One open connection to a room, for ``chat.presence`` on layers that
-    cannot tell who their group members are (the Redis layers)."""
-
-    channel_name = models.CharField(max_length=100, primary_key=True)
-    group = models.CharField(max_length=100, db_index=True)
-    name = models.CharField(max_length=150)
-    joined = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return f"{self.name} in {self.group}"

@@ -1,0 +1,188 @@
+"""Load and soak: 10,000 connections at once, 10,000 in a burst, and sustained chat with flat memory.
+
+Sizes come from ``conftest`` (``CALLBOARD_RELIABILITY_CONNECTIONS``,
+``CALLBOARD_SOAK_SECONDS``): the defaults run in CI; a long local run raises
+them. The burst runs the server in the test's own loop so the test reads
+``current_runtime().statistics()`` and counts Trio tasks directly; holding
+10,000 connections and the soak run the server in a process of its own
+(``python -m callboard serve``), so its descriptors and memory are its own,
+read through ``/stats/`` and ``/proc``.
+
+Not here: single bad inputs (``test_bad_input``).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import trio
+from e2e._clients import wait_until
+from e2e._process import PYTHON, ServerProcess, open_server_process
+from e2e._server import open_server
+
+from callboard.actors import current_runtime
+from callboard.consumers import connection_statistics
+
+from ._measure import live_tasks, open_fds, rss_bytes
+from ._rawws import RawWebSocket, connect_raw_websocket, open_raw_websocket
+from .apps import application
+from .conftest import CONNECTIONS, SOAK_SECONDS
+
+pytestmark = pytest.mark.soak
+
+CONCURRENT_HANDSHAKES = 256
+"""Handshakes in flight at once: a reconnect storm, within the server's backlog."""
+ROOM_SIZE = 100
+SERVE = [
+    *(PYTHON, "-m", "callboard", "serve", "tests.reliability.apps:application"),
+    *("--bind", "127.0.0.1:0", "--graceful-timeout", "1"),
+]
+MiB = 1024 * 1024
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def _occupancy() -> dict[str, int]:
+    stats = current_runtime().statistics()
+    connections = connection_statistics()
+    return {
+        "actors": stats.actors,
+        "mailboxes": stats.registry.mailboxes,
+        "groups": stats.registry.groups,
+        "memberships": stats.registry.memberships,
+        "open": connections.websocket_open,
+        "crashes": connections.crashes,
+    }
+
+
+async def _open_and_close(port: int, number: int, limiter: trio.CapacityLimiter) -> None:
+    async with limiter, open_raw_websocket("127.0.0.1", port, f"/ws/room/b{number % 97}/") as ws:
+        await ws.close()
+
+
+async def test_10000_connections_opening_and_closing_in_a_burst_leave_nothing_behind(
+    fd_limit: int,
+) -> None:
+    async with open_server(application, graceful_timeout=1.0) as server:
+        port = _port(server.url)
+        limiter = trio.CapacityLimiter(CONCURRENT_HANDSHAKES)
+        await _open_and_close(port, 0, limiter)  # warm: the listener's task, first imports
+        await wait_until(lambda: _occupancy()["actors"] == 0)
+        tasks, fds, rss = live_tasks(), open_fds(), rss_bytes()
+        started = trio.current_time()
+        with trio.fail_after(max(120.0, CONNECTIONS / 50)):
+            async with trio.open_nursery() as nursery:
+                for number in range(CONNECTIONS):
+                    nursery.start_soon(_open_and_close, port, number, limiter)
+            elapsed = trio.current_time() - started
+            await wait_until(lambda: _occupancy()["actors"] == 0)
+            await wait_until(lambda: live_tasks() == tasks)
+        assert _occupancy() == dict.fromkeys(
+            ("actors", "mailboxes", "groups", "memberships", "open", "crashes"), 0
+        )
+        assert connection_statistics().websocket_accepted == CONNECTIONS + 1
+        assert open_fds() == fds
+        supervisor = current_runtime().supervisor
+        assert supervisor is not None
+        assert (supervisor.statistics().enrolled, supervisor.statistics().failures) == (0, 0)
+        grown = rss_bytes() - rss
+    print(
+        f"\nburst: {CONNECTIONS} connections opened and closed in {elapsed:.1f} s "
+        f"({CONNECTIONS / elapsed:.0f}/s, {CONCURRENT_HANDSHAKES} at a time); tasks and "
+        f"fds back to {tasks} and {fds}; RSS +{grown / MiB:.1f} MiB (clients and server "
+        "in one process)"
+    )
+
+
+# -- a server process -------------------------------------------------------------------
+
+
+@pytest.fixture
+async def server_process(fd_limit: int) -> AsyncIterator[ServerProcess]:
+    """``callboard serve`` on the reliability app, in a process of its own."""
+    async with open_server_process(SERVE) as server:
+        yield server
+
+
+async def _figures(client: httpx.AsyncClient, server: ServerProcess) -> dict[str, Any]:
+    response = await client.get(f"{server.url}/stats/")
+    assert response.status_code == 200
+    figures: dict[str, Any] = response.json()
+    return figures
+
+
+async def _connect(
+    port: int, room: int, limiter: trio.CapacityLimiter, into: list[tuple[int, RawWebSocket]]
+) -> None:
+    async with limiter:
+        into.append((room, await connect_raw_websocket("127.0.0.1", port, f"/ws/room/h{room}/")))
+
+
+async def _hear(ws: RawWebSocket, expected: str, heard: list[int]) -> None:
+    assert await ws.receive_message() == expected
+    heard.append(1)
+
+
+async def test_one_process_holds_10000_websockets_and_frees_everything_after(
+    server_process: ServerProcess,
+) -> None:
+    server = server_process
+    port = _port(server.url)
+    rooms = max(1, CONNECTIONS // ROOM_SIZE)
+    held: list[tuple[int, RawWebSocket]] = []
+    client_fds = open_fds()
+    async with httpx.AsyncClient() as client:
+        before = await _figures(client, server)
+        try:
+            with trio.fail_after(max(180.0, CONNECTIONS / 40)):
+                started = trio.current_time()
+                limiter = trio.CapacityLimiter(CONCURRENT_HANDSHAKES)
+                async with trio.open_nursery() as nursery:
+                    for number in range(CONNECTIONS):
+                        nursery.start_soon(_connect, port, number % rooms, limiter, held)
+                opened_in = trio.current_time() - started
+                full = await _figures(client, server)
+                assert full["actors"] == full["websocket_open"] == CONNECTIONS
+                assert (full["groups"], full["memberships"]) == (rooms, CONNECTIONS)
+                assert full["fds"] >= before["fds"] + CONNECTIONS
+
+                # Every one of them is alive: one message per room reaches every member.
+                started = trio.current_time()
+                heard: list[int] = []
+                async with trio.open_nursery() as nursery:
+                    for room, ws in held:
+                        nursery.start_soon(_hear, ws, f"hello room h{room}", heard)
+                    speakers = {room: ws for room, ws in reversed(held)}
+                    for room, ws in speakers.items():
+                        await ws.send_text(f"hello room h{room}")
+                delivered_in = trio.current_time() - started
+                assert len(heard) == CONNECTIONS
+        finally:
+            for _, ws in held:
+                await trio.aclose_forcefully(ws.stream)
+        with trio.fail_after(60):
+            while True:
+                after = await _figures(client, server)
+                if after["actors"] == 0 and after["fds"] <= before["fds"]:
+                    break
+                await trio.sleep(0.1)
+    assert (after["mailboxes"], after["groups"], after["memberships"]) == (0, 0, 0)
+    assert after["websocket_open"] == after["crashes"] == 0
+    assert after["fds"] == before["fds"]
+    assert after["tasks"] == before["tasks"]
+    assert open_fds() == client_fds
+    per_connection = (full["rss"] - before["rss"]) / CONNECTIONS
+    print(
+        f"\nheld: {CONNECTIONS} connections in {rooms} rooms opened in {opened_in:.1f} s; "
+        f"server RSS {before['rss'] / MiB:.1f} -> {full['rss'] / MiB:.1f} MiB "
+        f"({per_connection / 1024:.1f} KiB per connection), fds {before['fds']} -> "
+        f"{full['fds']} -> {after['fds']}, tasks {before['tasks']} -> {full['tasks']} -> "
+        f"{after['tasks']}; one message per room reached all {CONNECTIONS} in "
+        f"{delivered_in:.2f} s; RSS after closing {after['rss'] / MiB:.1f} MiB"
+    )
