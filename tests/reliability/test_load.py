@@ -137,7 +137,8 @@ async def test_one_process_holds_10000_websockets_and_frees_everything_after(
     rooms = max(1, CONNECTIONS // ROOM_SIZE)
     held: list[tuple[int, RawWebSocket]] = []
     client_fds = open_fds()
-    async with httpx.AsyncClient() as client:
+    fresh = httpx.Limits(max_keepalive_connections=0)  # a request per connection, as counted
+    async with httpx.AsyncClient(limits=fresh) as client:
         before = await _figures(client, server)
         try:
             with trio.fail_after(max(180.0, CONNECTIONS / 40)):
@@ -186,3 +187,101 @@ async def test_one_process_holds_10000_websockets_and_frees_everything_after(
         f"{after['tasks']}; one message per room reached all {CONNECTIONS} in "
         f"{delivered_in:.2f} s; RSS after closing {after['rss'] / MiB:.1f} MiB"
     )
+
+
+# -- soak --------------------------------------------------------------------------------
+
+SOAK_ROOMS = 10
+SOAK_ROOM_SIZE = 10
+SOAK_INTERVAL = 0.2
+"""Seconds between two messages of one chatter: 500 messages in, 5,000 deliveries out a second."""
+SAMPLE_INTERVAL = 0.5
+CHURN_AT_ONCE = 8
+"""Connections that open and close again continuously beside the chatters."""
+FLAT = 16 * MiB
+"""How much the server's RSS may grow after the warm-up, over the whole soak."""
+
+
+async def _chatter(
+    port: int, room: int, name: str, messages: int, heard: dict[str, int], go: trio.Event
+) -> None:
+    async with open_raw_websocket("127.0.0.1", port, f"/ws/room/s{room}/") as ws:
+        expected = messages * SOAK_ROOM_SIZE
+
+        async def listen() -> None:
+            for _ in range(expected):
+                await ws.receive_message()
+                heard[name] += 1
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(listen)
+            await go.wait()
+            for number in range(messages):
+                await ws.send_text(f"{name}:{number}")
+                await trio.sleep(SOAK_INTERVAL)
+        await ws.close()
+
+
+async def _churn(port: int, stop: trio.Event, count: list[int]) -> None:
+    while not stop.is_set():
+        async with open_raw_websocket("127.0.0.1", port, f"/ws/room/s{count[0] % SOAK_ROOMS}/"):
+            count[0] += 1
+        await trio.sleep(0.01)
+
+
+async def _sample(pid: int, into: list[tuple[float, int]], stop: trio.Event) -> None:
+    while not stop.is_set():
+        into.append((trio.current_time(), rss_bytes(pid)))
+        with trio.move_on_after(SAMPLE_INTERVAL):
+            await stop.wait()
+
+
+async def test_sustained_chat_keeps_server_memory_flat_and_loses_nothing(
+    server_process: ServerProcess,
+) -> None:
+    server = server_process
+    port = _port(server.url)
+    messages = max(1, round(SOAK_SECONDS / SOAK_INTERVAL))
+    names = [f"c{room}-{seat}" for room in range(SOAK_ROOMS) for seat in range(SOAK_ROOM_SIZE)]
+    heard = dict.fromkeys(names, 0)
+    samples: list[tuple[float, int]] = []
+    churned = [0]
+    go, stop = trio.Event(), trio.Event()
+    with trio.fail_after(SOAK_SECONDS * 3 + 60):
+        async with trio.open_nursery() as sampling:
+            sampling.start_soon(_sample, server.process.pid, samples, stop)
+            async with trio.open_nursery() as nursery:
+                for index, name in enumerate(names):
+                    nursery.start_soon(
+                        _chatter, port, index // SOAK_ROOM_SIZE, name, messages, heard, go
+                    )
+                for _ in range(CHURN_AT_ONCE):
+                    nursery.start_soon(_churn, port, stop, churned)
+                await trio.testing.wait_all_tasks_blocked(cushion=0.2)
+                started = trio.current_time()
+                go.set()
+                await wait_until(lambda: min(heard.values()) == messages * SOAK_ROOM_SIZE)
+                stop.set()
+            ran = trio.current_time() - started
+        fresh = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(limits=fresh) as client:
+            await wait_until(lambda: True)
+            while (figures := await _figures(client, server))["actors"]:
+                await trio.sleep(0.1)
+    assert sum(figures["undelivered"].values()) == 0
+    assert figures["crashes"] == 0
+    warm = [rss for at, rss in samples if at >= started + ran / 3]
+    assert len(warm) >= 2, samples
+    grown = warm[-1] - min(warm)
+    slope = statistics.linear_regression(
+        [at for at, rss in samples if at >= started + ran / 3], warm
+    ).slope
+    print(
+        f"\nsoak: {len(names)} chatters in {SOAK_ROOMS} rooms for {ran:.1f} s, "
+        f"{messages * len(names)} messages in, {messages * len(names) * SOAK_ROOM_SIZE} "
+        f"deliveries out, {churned[0]} connections churned; server RSS "
+        f"{samples[0][1] / MiB:.1f} -> {max(rss for _, rss in samples) / MiB:.1f} (peak) -> "
+        f"{samples[-1][1] / MiB:.1f} MiB; after warm-up +{grown / MiB:.2f} MiB, "
+        f"slope {slope * 60 / MiB:+.2f} MiB/min"
+    )
+    assert grown < FLAT, f"server RSS grew {grown / MiB:.1f} MiB after the warm-up"
