@@ -207,13 +207,17 @@ class AsyncConsumer(ConsumerPresence, Actor):
         if limit is not None:
             await pump_limited(self, receive, mailbox, limit)
             return
+        capacity = mailbox.capacity
         while True:
-            event = await receive()
+            event = await receive()  # the server's receive is this loop's checkpoint
             if event.get("type") in _DISCONNECT_EVENTS:
                 self._peer_gone(event)
                 await mailbox.send(event)
                 return
-            await mailbox.send(event)
+            if len(mailbox) < capacity:
+                mailbox.send_nowait(event)  # room: a put, no second trip through the scheduler
+            else:
+                await mailbox.send(event)  # full: wait for room (backpressure on this client)
 
     def _peer_gone(self, event: Any) -> None:
         """The client has gone (its disconnect event is about to be queued)."""
