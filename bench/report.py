@@ -282,6 +282,7 @@ class Verdict:
     target: str
     measured: str
     met: bool | None
+    noisy: bool = False
 
 
 def _targets(grouped: dict[str, dict[str, list[dict[str, Any]]]], runs: Sequence[dict[str, Any]]
@@ -291,37 +292,63 @@ def _targets(grouped: dict[str, dict[str, list[dict[str, Any]]]], runs: Sequence
     def med(scenario: str, server: str, get: Getter) -> float | None:
         return median(grouped.get(scenario, {}).get(server, []), get)
 
-    def check(target: str, value: float | None, ref: float | None, limit: float,
-              *, at_least: bool, unit: str = "x") -> None:  # fmt: skip
-        r = ratio(value, ref)
+    def check(target: str, scenario: str, mine: str, ref: str, get: Getter, limit: float,
+              *, at_least: bool) -> None:  # fmt: skip
+        value, reference = med(scenario, mine, get), med(scenario, ref, get)
+        r = ratio(value, reference)
         if r is None:
             verdicts.append(Verdict(target, "not measured", None))
             return
         met = r >= limit if at_least else r <= limit
-        verdicts.append(Verdict(target, f"{r:.2f}{unit} ({fmt(value)} vs {fmt(ref)})", met))
+        measured = f"{r:.2f}x ({fmt(value)} vs {fmt(reference)})"
+        noise = [
+            (server, level)
+            for server in (mine, ref)
+            if (level := med(scenario, server, _NOISE.get)) is not None and level > NOISY_PCT
+        ]
+        if noise:
+            measured += "; noisy: other load on the server core " + ", ".join(
+                f"{server} {level:.0f}%" for server, level in noise
+            )
+        verdicts.append(Verdict(target, measured, met, noisy=bool(noise)))
 
     deliveries = _path("deliveries_per_s")
     p99 = _path("latency_ms", "p99")
     for scenario in ("fanout-spaced", "fanout-burst"):
-        mine = med(scenario, CALLBOARD_TRIO, deliveries)
         check(
             f"{scenario}: callboard (hypercorn trio) deliveries/s >= 4x Channels-uvicorn",
-            mine,
-            med(scenario, CHANNELS_BASELINE, deliveries),
+            scenario,
+            CALLBOARD_TRIO,
+            CHANNELS_BASELINE,
+            deliveries,
             4.0,
             at_least=True,
         )
         check(
             f"{scenario}: callboard (hypercorn trio) p99 <= 1/5 of Channels-uvicorn's",
-            med(scenario, CALLBOARD_TRIO, p99),
-            med(scenario, CHANNELS_BASELINE, p99),
+            scenario,
+            CALLBOARD_TRIO,
+            CHANNELS_BASELINE,
+            p99,
             0.2,
             at_least=False,
         )
         check(
             f"{scenario}: callboard (hypercorn trio) deliveries/s within 15% of the raw ceiling",
-            mine,
-            med(scenario, CEILING, deliveries),
+            scenario,
+            CALLBOARD_TRIO,
+            CEILING,
+            deliveries,
+            0.85,
+            at_least=True,
+        )
+        check(
+            f"{scenario} (for information): callboard (hypercorn trio) deliveries/s within "
+            "15% of the actor-shaped raw app (raw-hypercorn-trio-queue)",
+            scenario,
+            CALLBOARD_TRIO,
+            ACTOR_SHAPED_RAW,
+            deliveries,
             0.85,
             at_least=True,
         )
@@ -329,15 +356,19 @@ def _targets(grouped: dict[str, dict[str, list[dict[str, Any]]]], runs: Sequence
     for scenario in ("echo-1", "echo-50"):
         check(
             f"{scenario}: callboard (hypercorn trio) msgs/s within 10% of the raw ceiling",
-            med(scenario, CALLBOARD_TRIO, throughput),
-            med(scenario, CEILING, throughput),
+            scenario,
+            CALLBOARD_TRIO,
+            CEILING,
+            throughput,
             0.9,
             at_least=True,
         )
         check(
             f"{scenario}: callboard (uvicorn) msgs/s >= 3x Channels-uvicorn",
-            med(scenario, CALLBOARD_ASYNCIO, throughput),
-            med(scenario, CHANNELS_BASELINE, throughput),
+            scenario,
+            CALLBOARD_ASYNCIO,
+            CHANNELS_BASELINE,
+            throughput,
             3.0,
             at_least=True,
         )
@@ -373,8 +404,11 @@ def _loss_verdict(runs: Sequence[dict[str, Any]]) -> Verdict:
     )
 
 
-def _verdict_cell(met: bool | None) -> str:
-    return "not measured" if met is None else ("**met**" if met else "**not met**")
+def _verdict_cell(verdict: Verdict) -> str:
+    if verdict.met is None:
+        return "not measured"
+    text = "**met**" if verdict.met else "**not met**"
+    return f"{text} (noisy: rerun quiet)" if verdict.noisy else text
 
 
 def _existing_optimisations(target: Path) -> str:
@@ -448,7 +482,7 @@ def render(meta: dict[str, Any], runs: Sequence[dict[str, Any]], end: dict[str, 
         "|---|---|---|",
     ]
     for verdict in _targets(grouped, runs):
-        lines.append(f"| {verdict.target} | {verdict.measured} | {_verdict_cell(verdict.met)} |")
+        lines.append(f"| {verdict.target} | {verdict.measured} | {_verdict_cell(verdict)} |")
     lines += ["", "## Scenarios", ""]
     skipped: list[str] = []
     for scenario, by_server in grouped.items():
