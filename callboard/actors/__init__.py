@@ -19,6 +19,8 @@ from ._child import ChildState as ChildState
 from ._child import RestartType as RestartType
 from ._child import Stoppable as Stoppable
 from ._child import TaskChild as TaskChild
+from ._gc import DEFAULT_GC_THRESHOLD as DEFAULT_GC_THRESHOLD
+from ._gc import tune_gc as tune_gc
 from ._handle import ChildHandle as ChildHandle
 from ._isolation import isolated_copy as isolated_copy
 from ._mailbox import DEFAULT_CAPACITY as DEFAULT_CAPACITY
@@ -59,6 +61,7 @@ from ._totals import MailboxTotals as MailboxTotals
 
 __all__ = [
     "DEFAULT_CAPACITY",
+    "DEFAULT_GC_THRESHOLD",
     "DEFAULT_THREAD_LIMIT",
     "MAX_NAME_LENGTH",
     "PRESENCE_EVENT",
@@ -111,4 +114,5 @@ __all__ = [
     "set_primary_home",
     "start_supervisor",
     "supervisor_spec",
+    "tune_gc",
 ]

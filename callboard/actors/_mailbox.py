@@ -132,7 +132,7 @@ def _coerce(policy: OverflowPolicy | str) -> OverflowPolicy:
     return OverflowPolicy.coerce(policy)
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, on_setattr=attrs.setters.NO_OP)  # counters change per message
 class Mailbox:
     """A bounded queue of messages for one actor (or one layer channel).
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeAlias
 
 from callboard._asgi import Receive, Send
-from callboard.actors import set_primary_home
+from callboard.actors import set_primary_home, tune_gc
 
 __all__ = ["LifespanHook", "run_lifespan"]
 
@@ -35,8 +35,9 @@ async def run_lifespan(
 
     On ``lifespan.startup`` the serving event loop becomes the process's
     primary home (so plain threads reach the channel layer, see
-    :func:`callboard.actors.set_primary_home`), then the startup hooks run in order; the first that
-    raises stops the rest and the server gets ``lifespan.startup.failed``
+    :func:`callboard.actors.set_primary_home`) and young objects are
+    collected less often (:func:`callboard.actors.tune_gc`); then the
+    startup hooks run in order; the first that raises stops the rest and the server gets ``lifespan.startup.failed``
     with a message naming the hook and its error (the traceback is logged).
     On ``lifespan.shutdown`` every shutdown hook runs, even after one failed,
     and the server gets ``lifespan.shutdown.complete`` or
@@ -60,6 +61,7 @@ async def run_lifespan(
         event = await receive()
         if event["type"] == "lifespan.startup":
             set_primary_home()
+            tune_gc()
             failures = await _run_hooks("startup", on_startup, stop_at_first=True)
             if failures:
                 await send({"type": "lifespan.startup.failed", "message": failures[0]})

@@ -124,6 +124,13 @@ def _parser() -> argparse.ArgumentParser:
         help="connections queued before they are accepted (default %(default)s)",
     )
     serve.add_argument(
+        "--gc-threshold",
+        type=int,
+        default=defaults["gc_threshold"],
+        help="allocations between young garbage collections; 0 leaves Python's default "
+        "(default %(default)s)",
+    )
+    serve.add_argument(
         "--graceful-timeout",
         type=float,
         default=defaults["graceful_timeout"],
@@ -144,6 +151,7 @@ def _worker_command(args: argparse.Namespace, config: ServerConfig, fds: list[in
         f"--max-message-size={config.websocket_max_message_size}",
         f"--backlog={config.backlog}",
         f"--graceful-timeout={config.graceful_timeout}",
+        f"--gc-threshold={config.gc_threshold or 0}",
         f"--root-path={config.root_path}",
     ]
     if config.access_log:
@@ -239,6 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             websocket_max_message_size=args.max_message_size,
             backlog=args.backlog,
             graceful_timeout=args.graceful_timeout,
+            gc_threshold=args.gc_threshold or None,
             root_path=args.root_path,
             access_log=args.access_log,
         )

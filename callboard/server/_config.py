@@ -12,6 +12,8 @@ from typing import Any
 import attrs
 from hypercorn.config import Config as HypercornConfig
 
+from callboard.actors import DEFAULT_GC_THRESHOLD
+
 __all__ = ["DEFAULT_BACKLOG", "DEFAULT_MAX_MESSAGE_SIZE", "ServerConfig"]
 
 DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024
@@ -58,6 +60,11 @@ def _root_path(instance: object, attribute: attrs.Attribute[Any], value: object)
         raise ValueError(f"root_path is empty or starts with '/', like '/chat'; got {value!r}.")
 
 
+def _optional_positive_int(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        _positive_int(instance, attribute, value)
+
+
 @attrs.frozen(kw_only=True)
 class ServerConfig:
     """How callboard serves an application on hypercorn's Trio worker.
@@ -79,6 +86,10 @@ class ServerConfig:
         access_log: log every request (hypercorn's access log) to stdout.
         root_path: the ASGI ``root_path`` (the mount point behind a proxy), ``""``
             or starting with ``/``.
+        gc_threshold: allocations between young garbage collections while
+            serving (CPython's default is 700; thousands of connections make
+            that the server's main cost), or ``None`` to leave the collector
+            alone. ``callboard serve`` also freezes what start-up allocated.
     """
 
     bind: tuple[str, ...] = attrs.field(default=("127.0.0.1:8000",), converter=_binds)
@@ -92,6 +103,9 @@ class ServerConfig:
     keep_alive_timeout: float = attrs.field(default=5.0, validator=_seconds(allow_zero=False))
     access_log: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
     root_path: str = attrs.field(default="", validator=_root_path)
+    gc_threshold: int | None = attrs.field(
+        default=DEFAULT_GC_THRESHOLD, validator=_optional_positive_int
+    )
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> ServerConfig:

@@ -33,6 +33,7 @@ from callboard.actors import (
     current_runtime,
     open_supervisor,
     set_primary_home,
+    tune_gc,
 )
 
 from ._config import ServerConfig
@@ -125,6 +126,7 @@ async def serve(
     answer_protocol_errors()  # invalid UTF-8 gets close 1007, not a dropped connection
     hypercorn_config.graceful_timeout = config.graceful_timeout + config.close_timeout
     set_primary_home()
+    tune_gc(config.gc_threshold)
     runtime = current_runtime()
     supervisor_config = SupervisorConfig(shutdown_timeout=config.graceful_timeout)
 
@@ -224,6 +226,7 @@ def run(app: ASGIApp, config: ServerConfig | None = None) -> None:
     if config.workers != 1:
         raise ValueError("run() serves one process; use `callboard serve --workers N` for several.")
     try:
+        tune_gc(config.gc_threshold, freeze=True)  # this process only serves
         trio.run(_serve_until_signalled, app, config)
     finally:
         ignore_signals()

@@ -121,3 +121,20 @@ async def test_statistics_count_live_actors_by_class() -> None:
 async def test_extras_keep_per_loop_state_for_other_subsystems() -> None:
     current_runtime().extras["layers"] = {"default": "in-memory"}
     assert current_runtime().extras == {"layers": {"default": "in-memory"}}
+
+
+def test_tune_gc_raises_the_young_threshold_and_keeps_the_older_ones() -> None:
+    import gc
+
+    from callboard.actors import tune_gc
+
+    before = gc.get_threshold()
+    try:
+        tune_gc(12_345)
+        assert gc.get_threshold() == (12_345, *before[1:])
+        tune_gc(None)
+        assert gc.get_threshold() == (12_345, *before[1:])
+        with pytest.raises(ValueError, match="positive or None"):
+            tune_gc(0)
+    finally:
+        gc.set_threshold(*before)

@@ -258,6 +258,7 @@ def test_workers_are_started_with_the_inherited_sockets_and_the_same_options() -
         "--max-message-size=2048",
         "--backlog=512",
         "--graceful-timeout=2.5",
+        "--gc-threshold=50000",
         "--root-path=/chat",
         "--access-log",
     ]

@@ -100,7 +100,8 @@ def test_from_mapping_takes_attribute_names_in_any_case() -> None:
 
 def test_from_mapping_rejects_an_unknown_key_and_lists_the_valid_ones() -> None:
     valid = (
-        "access_log, backlog, bind, close_timeout, graceful_timeout, keep_alive_timeout, "
+        "access_log, backlog, bind, close_timeout, gc_threshold, graceful_timeout, "
+        "keep_alive_timeout, "
         "root_path, websocket_max_message_size, workers"
     )
     with pytest.raises(ValueError, match=rf"Unknown server setting\(s\) 'port'; valid: {valid}\."):
