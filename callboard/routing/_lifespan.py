@@ -37,8 +37,9 @@ async def run_lifespan(
     primary home (so plain threads reach the channel layer, see
     :func:`callboard.actors.set_primary_home`) and young objects are
     collected less often (:func:`callboard.actors.tune_gc`); then the
-    startup hooks run in order; the first that raises stops the rest and the server gets ``lifespan.startup.failed``
-    with a message naming the hook and its error (the traceback is logged).
+    startup hooks run in order; the first that raises stops the rest and the
+    server gets ``lifespan.startup.failed`` with a message naming the hook and
+    its error (the traceback is logged).
     On ``lifespan.shutdown`` every shutdown hook runs, even after one failed,
     and the server gets ``lifespan.shutdown.complete`` or
     ``lifespan.shutdown.failed``. Other events are ignored.
