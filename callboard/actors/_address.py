@@ -100,6 +100,15 @@ def require_valid_channel_name(name: object, *, receive: bool = False) -> str:
     return checked
 
 
+def forget_channel_name(name: str) -> None:
+    """Drop ``name`` from the cache of names known to be valid (its mailbox has ended).
+
+    Generated addresses are never reused, so a process that serves many
+    short connections would otherwise fill the cache with ended ones.
+    """
+    _valid_channels.discard(name)
+
+
 def require_valid_group_name(name: object) -> str:
     """Check a group name against Channels' rules.
 

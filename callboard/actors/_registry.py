@@ -26,7 +26,7 @@ import attrs
 
 from callboard.exceptions import ChannelFull
 
-from ._address import require_valid_channel_name, require_valid_group_name
+from ._address import forget_channel_name, require_valid_channel_name, require_valid_group_name
 from ._isolation import copier_for
 from ._mailbox import DEFAULT_CAPACITY, Mailbox, OverflowPolicy
 from ._presence import PresenceMember, presence_event, presence_events_group, wall_time
@@ -152,6 +152,7 @@ class Registry:
         mailbox = self._mailboxes.pop(address, None)
         if mailbox is None:
             return 0
+        forget_channel_name(address)  # addresses are not reused: keep the name cache to live ones
         discarded = mailbox.discard()
         self._tally.fold(mailbox.statistics())
         return discarded

@@ -387,9 +387,12 @@ class AsyncConsumer(ConsumerPresence, Actor):
 
         Once the client has gone (or a WebSocket consumer has closed the
         connection), the event is dropped instead of failing: a server
-        refuses events after the close.
+        refuses events after the close. It is counted (``sent_after_close``
+        in :func:`~callboard.consumers.connection_statistics`).
         """
         if self._send_closed:
+            if self._counters is not None:
+                self._counters.sent_after_close += 1
             logger.debug("Dropped %r to %r: the connection is closed.", message.get("type"), self)
             return
         await self.base_send(message)

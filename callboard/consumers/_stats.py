@@ -38,6 +38,9 @@ class ConnectionStatistics:
         shutdown_closes: connections consumers closed because the server was shutting down.
         shutdown_acknowledged: of those, the ones whose client completed the
             closing handshake (the disconnect arrived: 1001 acknowledged).
+        sent_after_close: events consumers sent after their connection had
+            closed (the client gone, or a close sent), dropped unwritten: what a
+            consumer closed for overflowing still had queued ends up here.
     """
 
     websocket_connects: int
@@ -50,6 +53,7 @@ class ConnectionStatistics:
     rate_limited: dict[str, int]
     shutdown_closes: int
     shutdown_acknowledged: int
+    sent_after_close: int = 0
 
 
 @attrs.define(eq=False)
@@ -66,6 +70,7 @@ class ConnectionCounters:
     rate_limited: dict[str, int] = attrs.field(factory=dict)
     shutdown_closes: int = 0
     shutdown_acknowledged: int = 0
+    sent_after_close: int = 0
 
     def snapshot(self) -> ConnectionStatistics:
         """Freeze the counters."""
@@ -80,6 +85,7 @@ class ConnectionCounters:
             rate_limited=dict(self.rate_limited),
             shutdown_closes=self.shutdown_closes,
             shutdown_acknowledged=self.shutdown_acknowledged,
+            sent_after_close=self.sent_after_close,
         )
 
 

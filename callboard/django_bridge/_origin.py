@@ -101,9 +101,13 @@ class OriginValidator:
         if not parsed_pattern.scheme:
             hostname = urlparse("//" + pattern).hostname or pattern
             return bool(is_same_domain(parsed_origin.hostname, hostname))
+        try:
+            port = _origin_port(parsed_origin)
+        except ValueError:  # "https://host:99999", "https://host:x": refused, not a crash
+            return False
         return bool(
             parsed_pattern.scheme == parsed_origin.scheme
-            and _origin_port(parsed_origin) == _origin_port(parsed_pattern)
+            and port == _origin_port(parsed_pattern)
             and is_same_domain(parsed_origin.hostname, parsed_pattern.hostname)
         )
 

@@ -10,7 +10,10 @@ hash of records), ``...:seen`` (a sorted set of heartbeats) and ``...:stale``
 (a set of members removed for missing heartbeats); see ``_redis_presence``.
 
 Each script returns counts as well as data, so whatever it drops (an expired
-message, a full channel) is counted by the caller.
+message, a full channel) is counted by the caller. Redis enforces
+``maxmemory`` at a script's first write only, so the scripts that add
+messages make that write the ``ZADD``: a full server refuses the message
+(``LayerUnavailableError``, "out of memory") instead of growing past its limit.
 
 Not here: choosing shards and running the scripts (``_redis_shard``).
 """
@@ -37,11 +40,13 @@ __all__ = [
 
 SEND: Final = """
 -- KEYS[1] queue; ARGV: envelope, score, expired-before, capacity, ttl
-local expired = redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, ARGV[3])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
-    return {0, expired}
+-- ZADD must be the first write: Redis enforces maxmemory at a script's first
+-- write only, so the expired are counted out (ZCOUNT) and removed after it.
+if redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[3], '+inf') >= tonumber(ARGV[4]) then
+    return {0, redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, ARGV[3])}
 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local expired = redis.call('ZREMRANGEBYSCORE', KEYS[1], 0, ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return {1, expired}
 """
@@ -52,14 +57,17 @@ FANOUT: Final = """
 -- its envelope and capacity. Returns {expired, 1-based indexes of full queues...}.
 local score, cutoff, ttl = ARGV[1], ARGV[2], ARGV[3]
 local result = {0}
+-- As in SEND, a ZADD is the first write (where Redis enforces maxmemory).
 for i = 1, #KEYS do
-    result[1] = result[1] + redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, cutoff)
-    if redis.call('ZCARD', KEYS[i]) < tonumber(ARGV[3 + 2 * i]) then
+    if redis.call('ZCOUNT', KEYS[i], '(' .. cutoff, '+inf') < tonumber(ARGV[3 + 2 * i]) then
         redis.call('ZADD', KEYS[i], score, ARGV[2 + 2 * i])
         redis.call('EXPIRE', KEYS[i], ttl)
     else
         result[#result + 1] = i
     end
+end
+for i = 1, #KEYS do
+    result[1] = result[1] + redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, cutoff)
 end
 return result
 """

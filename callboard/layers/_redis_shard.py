@@ -125,7 +125,8 @@ class Shard:
     run_id: str | None = None
     round_trips: LatencyHistogram | None = None
     """Where command durations are counted (the layer's), if anywhere."""
-    _blocked_client: int | None = attrs.field(default=None, init=False)
+    _blocked_clients: set[int] = attrs.field(factory=set, init=False)
+    """Connections blocked in a pop now: the inbox reader's, and general-channel receives'."""
     _on_down: Callable[[Shard], None] | None = attrs.field(default=None, init=False)
 
     @property
@@ -193,7 +194,16 @@ class Shard:
                 self.round_trips.observe(time.perf_counter() - started)
             return result
         except Exception as exc:
-            if not _is_failure(unwrap_group(exc)):
+            failure = unwrap_group(exc)
+            if _is_out_of_memory(failure):  # it answers: not down, but takes nothing more
+                raise LayerUnavailableError(
+                    f"{self.host.label} (hosts[{self.index}])",
+                    operation,
+                    f"is out of memory ({str(failure).split('.')[0]})",
+                    "Raise its maxmemory, or lower expiry and capacity: queues of clients "
+                    "that do not read fill it.",
+                ) from exc
+            if not _is_failure(failure):
                 raise
             error = describe_failure(self.host, operation, exc, timeout)
             self.mark_down(error)
@@ -306,7 +316,9 @@ class Shard:
             request = connection.create_request(
                 b"BZPOPMIN", *keys, block, decode=False, timeout=block + self.options.send_timeout
             )
-            self._blocked_client = connection.client_id
+            client_id = connection.client_id
+            if client_id is not None:
+                self._blocked_clients.add(client_id)
             try:
                 reply = await request
             except anyio.get_cancelled_exc_class():
@@ -335,7 +347,8 @@ class Shard:
                 raise error from exc
             return _popped(reply)
         finally:
-            self._blocked_client = None
+            if connection.client_id is not None:
+                self._blocked_clients.discard(connection.client_id)
             pool.release(connection)
 
     async def _unblock(self, client_id: int | None) -> None:
@@ -347,13 +360,24 @@ class Shard:
             logger.debug("CLIENT UNBLOCK on %s failed: %s", self.host.label, exc)
 
     async def wake(self) -> None:
-        """End a blocking pop now (it returns ``None``); bounded by ``send_timeout``."""
+        """End the blocking pops waiting now (each returns ``None``); bounded by ``send_timeout``.
+
+        A pop whose receive still wants a message is simply issued again.
+        """
         with anyio.move_on_after(self.options.send_timeout):
-            await self._unblock(self._blocked_client)
+            for client_id in list(self._blocked_clients):
+                await self._unblock(client_id)
 
 
 async def _unlink(keys: list[bytes], client: coredis.Redis[bytes]) -> int:
     return await client.unlink(keys)
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    """Whether Redis refused a write because ``maxmemory`` is reached (``noeviction``)."""
+    from coredis.exceptions import ResponseError
+
+    return isinstance(exc, ResponseError) and str(exc).startswith("OOM ")
 
 
 def _is_auth(exc: BaseException) -> bool:

@@ -379,6 +379,11 @@ async def require_state(layer: RedisLayerBase, operation: str) -> LoopState:
             await supervisor.start_child(spec)
         except RuntimeError as exc:  # the supervisor is stopping
             raise LayerNotOpenError(type(layer).__name__, operation) from exc
+        except BaseExceptionGroup as group:  # the start's task groups wrap its one error
+            sole = unwrap_group(group)
+            if sole is not group and isinstance(sole, Exception):
+                raise sole from None  # LayerUnavailableError, as documented
+            raise
         return fresh
     finally:
         del runtime.extras[starting_key]

@@ -54,7 +54,7 @@ def install() -> bool:
                     self.buffer.extend(event)
                 except ws_stream.FrameTooLargeError:
                     await self._send_wsproto_event(
-                        CloseConnection(code=ws_stream.CloseReason.MESSAGE_TOO_BIG)
+                        CloseConnection(code=ws_stream.CloseReason.MESSAGE_TOO_BIG)  # type: ignore[attr-defined]  # hypercorn re-exports it implicitly
                     )
                     break
 
@@ -71,8 +71,8 @@ def install() -> bool:
                     await self._send_wsproto_event(
                         CloseConnection(code=event.code, reason=event.reason)
                     )
-                await self.send(ws_stream.StreamClosed(stream_id=self.stream_id))
+                await self.send(ws_stream.StreamClosed(stream_id=self.stream_id))  # type: ignore[attr-defined]  # hypercorn re-exports it implicitly
 
-    ws_stream.WSStream._handle_events = _handle_events
+    ws_stream.WSStream._handle_events = _handle_events  # type: ignore[method-assign]  # the documented patch point
     _installed = True
     return True

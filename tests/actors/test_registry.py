@@ -74,6 +74,19 @@ async def test_register_refuses_an_invalid_address() -> None:
 
 
 @pytest.mark.anyio
+async def test_an_unregistered_address_leaves_the_valid_name_cache() -> None:
+    # Addresses are never reused: a server of short connections would otherwise
+    # fill the cache (up to 100,000 names) with ended ones.
+    from callboard.actors import _address
+
+    registry = Registry()
+    address = new_address()
+    registry.register(address)
+    assert address in _address._valid_channels
+    registry.unregister(address)
+    assert address not in _address._valid_channels
+
+
 async def test_ensure_creates_once_then_returns_the_same_mailbox() -> None:
     registry = Registry()
     first = registry.ensure("a", capacity=5)

@@ -13,7 +13,9 @@ Not here: well-behaved clients (``tests/e2e/_clients``).
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
+import socket
 import struct
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -90,6 +92,7 @@ class RawWebSocket:
     _buffer: bytearray = attrs.field(factory=bytearray)
     closed_code: int | None = None
     """The code of the close frame the server sent, once one was read."""
+    _close_sent: bool = False
 
     async def send_frame(self, opcode: int, payload: bytes, *, fin: bool = True) -> None:
         """Write one frame exactly as given (fragments, invalid UTF-8 and all)."""
@@ -125,6 +128,8 @@ class RawWebSocket:
     async def receive_message(self) -> str | bytes:
         """Read the next data message (pings are answered, pongs skipped).
 
+        A close frame is answered with one (the closing handshake), then raises.
+
         Raises:
             Closed: the server closed (with its code) or the TCP connection ended.
         """
@@ -137,6 +142,10 @@ class RawWebSocket:
             if opcode == OP_CLOSE:
                 code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
                 self.closed_code = code
+                if not self._close_sent:  # answer it, as RFC 6455 asks (the server may be gone)
+                    self._close_sent = True
+                    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                        await self.send_frame(OP_CLOSE, payload[:2])
                 raise Closed(code, payload[2:].decode(errors="replace"))
             if opcode == OP_PING:
                 await self.send_frame(OP_PONG, payload)
@@ -155,6 +164,7 @@ class RawWebSocket:
 
     async def close(self, code: int = 1000) -> None:
         """Start the closing handshake and wait for the server's close frame (or EOF)."""
+        self._close_sent = True
         await self.send_frame(OP_CLOSE, struct.pack("!H", code))
         while True:
             try:
@@ -203,14 +213,33 @@ async def handshake(
 
 
 async def connect_raw_websocket(
-    host: str, port: int, path: str, *, headers: Sequence[tuple[str, str]] = ()
+    host: str,
+    port: int,
+    path: str,
+    *,
+    headers: Sequence[tuple[str, str]] = (),
+    receive_buffer: int | None = None,
 ) -> RawWebSocket:
     """Connect to ``ws://host:port/path``; the caller closes ``ws.stream``.
+
+    Args:
+        receive_buffer: ``SO_RCVBUF`` set before connecting, for a client that
+            stops reading: a small one makes the server's writes block at once.
 
     Raises:
         Refused: the server refused the handshake (the socket is closed).
     """
-    stream = await trio.open_tcp_stream(host, port)
+    if receive_buffer is None:
+        stream = await trio.open_tcp_stream(host, port)
+    else:
+        sock = trio.socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        try:
+            await sock.connect((host, port))
+        except BaseException:
+            sock.close()
+            raise
+        stream = trio.SocketStream(sock)
     try:
         return await handshake(stream, host, port, path, headers)
     except BaseException:

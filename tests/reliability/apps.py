@@ -2,7 +2,8 @@
 
 ``RoomConsumer`` is the tutorial's chat reduced to its load: join the room's
 group, relay each text frame to the room, write each room message to the
-client. ``/stats/`` answers with the serving process's own figures (runtime
+client; ``/ws/room/`` keeps Channels' overflow policy (drop the newest),
+``/ws/oldest/`` drops the oldest and ``/ws/strict/`` disconnects (1013). ``/stats/`` answers with the serving process's own figures (runtime
 statistics, descriptors, memory, live tasks), so a test can look into a
 server process it did not start in its own loop.
 
@@ -67,7 +68,10 @@ def process_figures() -> dict[str, Any]:
         "groups": stats.registry.groups,
         "memberships": stats.registry.memberships,
         "undelivered": stats.mailboxes.undelivered_by_reason,
+        "max_depth": stats.mailboxes.max_depth,
+        "peak_depth": stats.mailboxes.peak_depth,
         "crashes": connections.crashes,
+        "sent_after_close": connections.sent_after_close,
         "websocket_open": connections.websocket_open,
         "fds": open_fds(),
         "rss": rss_bytes(),
@@ -92,6 +96,12 @@ class StatsConsumer(AsyncHttpConsumer):
 application = ProtocolTypeRouter(
     {
         "http": URLRouter([path("stats/", StatsConsumer.as_asgi())]),
-        "websocket": URLRouter([path("ws/room/<str:room>/", RoomConsumer.as_asgi())]),
+        "websocket": URLRouter(
+            [
+                path("ws/room/<str:room>/", RoomConsumer.as_asgi()),
+                path("ws/oldest/<str:room>/", RoomConsumer.as_asgi(overflow_policy="drop_oldest")),
+                path("ws/strict/<str:room>/", RoomConsumer.as_asgi(overflow_policy="disconnect")),
+            ]
+        ),
     }
 )

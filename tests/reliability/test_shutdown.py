@@ -68,7 +68,7 @@ async def test_a_websocket_and_a_request_arriving_during_shutdown_are_refused_wi
                 supervisor = current_runtime().supervisor
                 assert supervisor is not None
                 server.shutdown()
-                while supervisor.state is not ChildState.STOPPING:  # noqa: ASYNC110
+                while supervisor.state is not ChildState.STOPPING:
                     await trio.sleep(0.001)  # the drain has begun; `staying` holds it open
                 door.set()
                 assert await staying.close_code() == 1001

@@ -191,3 +191,17 @@ async def test_layer_runs_on_asyncio_too(redis_server: Any, redis_prefix: str) -
         assert await layer.receive(channel) == {"type": "m"}
         await layer.send("jobs", {"type": "j"})
         assert await layer.receive("jobs") == {"type": "j"}
+
+
+async def test_closing_after_a_cancelled_general_receive_wakes_the_inbox_at_once(
+    make_layer: Callable[..., RedisChannelLayer],
+) -> None:
+    # Two blocking pops on one shard (the inbox reader's and the receive's): the
+    # receive's ending once made the shard forget the inbox's, so closing waited
+    # out block_timeout (5 s) for it.
+    layer = make_layer()
+    async with layer.open():
+        with trio.move_on_after(0.05):
+            await layer.receive("jobs")
+        started = trio.current_time()
+    assert trio.current_time() - started < 1.0
