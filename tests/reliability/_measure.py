@@ -50,4 +50,6 @@ def live_tasks() -> int:
             count(child) for nursery in task.child_nurseries for child in nursery.child_tasks
         )
 
-    return count(trio.lowlevel.current_root_task())
+    root = trio.lowlevel.current_root_task()
+    assert root is not None, "not in a Trio run"
+    return count(root)

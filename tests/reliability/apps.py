@@ -3,9 +3,12 @@
 ``RoomConsumer`` is the tutorial's chat reduced to its load: join the room's
 group, relay each text frame to the room, write each room message to the
 client; ``/ws/room/`` keeps Channels' overflow policy (drop the newest),
-``/ws/oldest/`` drops the oldest and ``/ws/strict/`` disconnects (1013). ``/stats/`` answers with the serving process's own figures (runtime
-statistics, descriptors, memory, live tasks), so a test can look into a
-server process it did not start in its own loop.
+``/ws/oldest/`` drops the oldest and ``/ws/strict/`` disconnects (1013).
+
+``/stats/`` (HTTP) and ``/ws/stats/`` (a WebSocket, one frame per question)
+answer with the serving process's own figures (runtime statistics,
+descriptors, memory, live tasks), so a test can look into a server process
+it did not start in its own loop.
 
 Served in a process: ``python -m callboard serve tests.reliability.apps:application``.
 
@@ -26,7 +29,7 @@ from callboard.routing import ProtocolTypeRouter, URLRouter
 
 from ._measure import live_tasks, open_fds, raise_fd_limit, rss_bytes
 
-__all__ = ["RoomConsumer", "StatsConsumer", "application", "room_group"]
+__all__ = ["RoomConsumer", "StatsConsumer", "StatsSocket", "application", "room_group"]
 
 raise_fd_limit(1 << 20)  # a server process holding 10,000 connections: as many as allowed
 
@@ -93,11 +96,26 @@ class StatsConsumer(AsyncHttpConsumer):
         )
 
 
+class StatsSocket(AsyncWebsocketConsumer):
+    """``/ws/stats/``: each text frame is answered with :func:`process_figures` as JSON.
+
+    One socket held for a whole test counts the same in every answer, where
+    closed HTTP requests linger until hypercorn's keep-alive timeout.
+    """
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        figures = process_figures()
+        figures["actors"] -= 1  # not counting this socket's own consumer
+        figures["mailboxes"] -= 1
+        await self.send(text_data=json.dumps(figures))
+
+
 application = ProtocolTypeRouter(
     {
         "http": URLRouter([path("stats/", StatsConsumer.as_asgi())]),
         "websocket": URLRouter(
             [
+                path("ws/stats/", StatsSocket.as_asgi()),
                 path("ws/room/<str:room>/", RoomConsumer.as_asgi()),
                 path("ws/oldest/<str:room>/", RoomConsumer.as_asgi(overflow_policy="drop_oldest")),
                 path("ws/strict/<str:room>/", RoomConsumer.as_asgi(overflow_policy="disconnect")),

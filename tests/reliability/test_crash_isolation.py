@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import Counter
+from functools import partial
 from typing import Any
 
 import pytest
@@ -127,14 +128,14 @@ async def test_consumers_raising_at_random_among_1000_chatting_close_only_themse
         with trio.fail_after(120):
             async with trio.open_nursery() as nursery:
                 for name in names:
-                    expected = len(said[rooms[name]])
                     nursery.start_soon(
-                        lambda name=name, expected=expected: _client(
+                        partial(
+                            _client,
                             port,
                             rooms[name],
                             name,
                             roles[name],
-                            expected,
+                            len(said[rooms[name]]),
                             outcome,
                             chatted,
                             connected,

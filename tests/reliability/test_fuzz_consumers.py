@@ -223,7 +223,7 @@ async def _converse(
         sent: list[dict[str, Any]] = []
         while True:
             try:
-                sent.append(await communicator.receive_output(0))
+                sent.append(dict(await communicator.receive_output(0)))
             except TimeoutError:
                 break
     stats = current_runtime().statistics()

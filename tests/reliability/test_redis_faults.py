@@ -40,7 +40,7 @@ from callboard.layers import (
 from ._rawws import Closed, RawWebSocket, Refused, open_raw_websocket
 from .apps import application
 
-FAST = {
+FAST: dict[str, Any] = {
     "send_timeout": 0.5,
     "connect_timeout": 0.5,
     "reconnect_interval": 0.05,
@@ -135,8 +135,8 @@ async def open_room(server: RunningServer) -> AsyncIterator[Room]:
 
 async def _through_a_fault(
     server: RunningServer,
-    fault: Callable[[], None],
-    repair: Callable[[], None],
+    fault: Callable[[], object],
+    repair: Callable[[], object],
     during: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[Room, Any]:
     """Chat, break Redis with ``fault()``, chat on (and run ``during()``), repair, chat again."""
