@@ -13,8 +13,11 @@ server that speaks the bench protocol. Scenarios:
   on every connection to prove they are alive.
 - ``orm``: the echo loop against ``/ws/orm/``, where each frame costs the
   server one ORM read before its answer.
+- ``http``: N keep-alive HTTP/1.1 connections, each with one ``GET --path``
+  in flight (closed loop); requests per second, latency percentiles,
+  non-200 answers and errors over a measured window after warm-up.
 
-Every message is ``"<seq>:<send time ns>"``; all clocks are this process's
+Every WebSocket message is ``"<seq>:<send time ns>"``; all clocks are this process's
 ``perf_counter_ns``. CPU seconds of the server processes (with their children)
 and of this process are measured over the same window with psutil.
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import resource
@@ -37,6 +41,7 @@ from typing import Any
 
 import psutil
 
+from .httpclient import HttpClient, build_request, connect_http
 from .wsclient import WebSocketClient, connect
 
 __all__ = ["LoadConfig", "main", "percentiles", "raise_fd_limit"]
@@ -541,7 +546,198 @@ async def run_idle(config: LoadConfig, meter: ProcessMeter) -> dict[str, Any]:
     }
 
 
-SCENARIOS = {"echo": run_echo, "fanout": run_fanout, "idle": run_idle, "orm": run_echo}
+# -- HTTP ---------------------------------------------------------------------------------
+
+
+class _HttpLoop:
+    """Closed-loop HTTP: every response sends the next request on its connection.
+
+    A response that says the server will close (hypercorn closes a keep-alive
+    connection after 1,000 requests) retires its connection: a new one takes
+    its slot and sends the next request, as a browser would. A connection
+    lost with a request in flight is an error, and is replaced too.
+    """
+
+    def __init__(self, config: LoadConfig) -> None:
+        self.config = config
+        self.requests = {
+            port: build_request(config.host, port, config.path) for port in config.ports
+        }
+        self.recording = False
+        self.stopping = False
+        self.latencies: list[int] = []
+        self.statuses: collections.Counter[int] = collections.Counter()
+        self.sent = 0
+        self.responses = 0
+        self.non_200 = 0
+        self.body_bytes = 0
+        self.reconnects = 0
+        self.errors: list[str] = []
+        self.clients: dict[int, HttpClient] = {}
+        self.reopening: set[asyncio.Task[None]] = set()
+        self.idle = asyncio.Event()
+
+    def port_for(self, slot: int) -> int:
+        ports = self.config.ports
+        return ports[slot % len(ports)]
+
+    def send_next(self, client: HttpClient) -> None:
+        if client.send(self.requests[self.port_for(client.tag)], perf_ns()):
+            self.sent += 1
+
+    def on_response(self, client: HttpClient, status: int, size: int, closes: bool) -> None:
+        now = perf_ns()
+        self.responses += 1
+        self.body_bytes += size
+        if status != 200:
+            self.non_200 += 1
+        if self.recording:
+            self.latencies.append(now - client.sent_at)
+            self.statuses[status] += 1
+        if closes:
+            self.reconnects += 1
+            self.replace(client)
+        elif not self.stopping:
+            self.send_next(client)
+        else:
+            self.check_idle()
+
+    def on_lost(self, client: HttpClient, in_flight: bool) -> None:
+        if client.retired:  # closed by this side: at the end, or after a closing response
+            return
+        if in_flight:
+            self.errors.append(client.error or "connection lost with a request in flight")
+        self.replace(client)
+        self.check_idle()
+
+    def replace(self, client: HttpClient) -> None:
+        """Retire ``client`` and, unless stopping, open a new connection in its slot."""
+        client.retired = True
+        client.close()
+        if self.clients.get(client.tag) is client:
+            del self.clients[client.tag]
+        if self.stopping:
+            return
+        task = asyncio.get_running_loop().create_task(self._reopen(client.tag))
+        self.reopening.add(task)
+        task.add_done_callback(self._reopened)
+
+    def _reopened(self, task: asyncio.Task[None]) -> None:
+        self.reopening.discard(task)
+        self.check_idle()
+
+    async def open(self, slot: int) -> HttpClient:
+        client = await connect_http(
+            self.config.host,
+            self.port_for(slot),
+            self.on_response,
+            self.on_lost,
+            time_limit=self.config.connect_timeout,
+        )
+        client.tag = slot
+        self.clients[slot] = client
+        return client
+
+    async def _reopen(self, slot: int) -> None:
+        try:
+            client = await self.open(slot)
+        except Exception as exc:  # the slot stays empty; the error is a result
+            self.errors.append(f"reconnect: {type(exc).__name__}: {exc}")
+            return
+        if self.stopping:
+            client.retired = True
+            client.close()
+        else:
+            self.send_next(client)
+
+    def in_flight(self) -> int:
+        return sum(1 for client in self.clients.values() if client.in_flight)
+
+    def stop(self) -> None:
+        """Send no more requests; :attr:`idle` is set once every answer is in."""
+        self.stopping = True
+        self.check_idle()
+
+    def check_idle(self) -> None:
+        if self.stopping and not self.reopening and not self.in_flight():
+            self.idle.set()
+
+
+async def run_http(config: LoadConfig, meter: ProcessMeter) -> dict[str, Any]:
+    """The HTTP scenario: requests per second and latency with N keep-alive connections."""
+    http = _HttpLoop(config)
+    gate = asyncio.Semaphore(config.connect_concurrency)
+
+    async def first(slot: int) -> str | None:
+        async with gate:
+            try:
+                await http.open(slot)
+            except Exception as exc:  # a refused connection is a result
+                return f"{type(exc).__name__}: {exc}"
+        return None
+
+    t_connect = time.perf_counter()
+    failures = [e for e in await asyncio.gather(*map(first, range(config.connections))) if e]
+    connect_s = time.perf_counter() - t_connect
+    if not http.clients:
+        raise RuntimeError(f"no connection opened: {failures[:3]}")
+    for client in list(http.clients.values()):
+        http.send_next(client)
+    await asyncio.sleep(config.warmup)
+    window = CpuWindow(meter, config.server_core)
+    http.recording = True
+    window.start()
+    start = perf_ns()
+    await asyncio.sleep(config.duration)
+    http.recording = False
+    elapsed = (perf_ns() - start) / 1e9
+    cpu = window.stop()
+    http.stop()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(config.drain_timeout):
+            await http.idle.wait()
+    lost = http.in_flight()
+    open_at_end = len(http.clients)
+    for client in list(http.clients.values()):
+        client.retired = True
+        client.close()
+    waiting = [c.closed for c in http.clients.values() if not c.closed.done()]
+    if waiting:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5.0):
+                await asyncio.gather(*waiting)
+    measured = len(http.latencies)
+    return {
+        "connections": config.connections,
+        "opened": config.connections - len(failures),
+        "open_at_end": open_at_end,
+        "connect_errors": len(failures),
+        "connect_error_sample": failures[:3],
+        "connect_s": connect_s,
+        "path": config.path,
+        "throughput_rps": measured / elapsed if elapsed > 0 else 0.0,
+        "requests": measured,
+        "latency_ms": percentiles(http.latencies),
+        "statuses": {str(status): n for status, n in sorted(http.statuses.items())},
+        "sent": http.sent,
+        "responses": http.responses,
+        "non_200": http.non_200,
+        "mean_body_bytes": http.body_bytes / http.responses if http.responses else None,
+        "reconnects": http.reconnects,
+        "errors": len(http.errors),
+        "error_sample": http.errors[:3],
+        "lost": lost,
+        "cpu": cpu,
+    }
+
+
+SCENARIOS = {
+    "echo": run_echo,
+    "fanout": run_fanout,
+    "idle": run_idle,
+    "orm": run_echo,
+    "http": run_http,
+}
 """Each scenario kind's coroutine; ``orm`` is echo against ``--path /ws/orm/``."""
 
 
@@ -575,8 +771,12 @@ def _parser() -> argparse.ArgumentParser:
         help="server process to meter; repeatable",
     )
     parser.add_argument("--connections", type=int, default=1)
-    parser.add_argument("--duration", type=float, default=3.0, help="echo: measured seconds")
-    parser.add_argument("--warmup", type=float, default=1.0, help="echo: unmeasured seconds")
+    parser.add_argument(
+        "--duration", type=float, default=3.0, help="echo and http: measured seconds"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=1.0, help="echo and http: unmeasured seconds"
+    )
     parser.add_argument("--messages", type=int, default=50, help="fan-out: messages per round")
     parser.add_argument(
         "--interval", type=float, default=0.0, help="fan-out: seconds between messages (0: a burst)"
@@ -591,7 +791,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--server-core", type=int, default=None, help="the core the servers are pinned to"
     )
-    parser.add_argument("--path", default="/ws/echo/", help="echo and orm: the endpoint")
+    parser.add_argument(
+        "--path", default="/ws/echo/", help="echo, orm and http: the endpoint (http: a GET)"
+    )
     return parser
 
 

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ECHO_SERVERS", "SCENARIOS", "Scenario", "ScenarioParams", "scenario_params"]
+__all__ = [
+    "DJANGO_HTTP_SERVERS",
+    "ECHO_SERVERS",
+    "SCENARIOS",
+    "Scenario",
+    "ScenarioParams",
+    "scenario_params",
+]
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,7 @@ class Scenario:
 
     Attributes:
         name: its label in results (``fanout-burst``).
-        kind: the load generator's scenario (``echo``, ``fanout``, ``idle``).
+        kind: the load generator's scenario (``echo``, ``fanout``, ``idle``, ``orm``, ``http``).
         title: one line for the report.
         servers: names of the servers that run it (see ``servers.SERVERS``).
         session: ``shared`` scenarios run one after another on one server
@@ -74,6 +81,16 @@ IDLE_SERVERS = (
 REDIS_SERVERS = ("callboard-redis-serve", "channels-redis-uvicorn")
 
 ORM_SERVERS = ("callboard-hypercorn-trio", "channels-uvicorn")
+
+DJANGO_HTTP_SERVERS = (
+    "callboard-django-hypercorn-trio",
+    "callboard-django-serve",
+    "django-uvicorn",
+)
+"""Servers of the Django project in ``bench/apps/django_http.py`` (HTTP only)."""
+
+DJANGO_HTTP_PATHS = {"django-http": "/hello/", "django-json": "/json/"}
+"""Each HTTP scenario family's endpoint."""
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("echo-1", "echo", "Echo, 1 connection (closed loop)", ECHO_SERVERS),
@@ -130,6 +147,32 @@ SCENARIOS: tuple[Scenario, ...] = (
         session="orm",
         max_repeats=2,
     ),
+    Scenario(
+        "orm-postgresql-remote",
+        "orm",
+        "ORM reads, 50 connections, PostgreSQL 1 ms away (a round trip through a delaying proxy)",
+        ORM_SERVERS,
+        session="orm",
+        max_repeats=2,
+    ),
+    Scenario(
+        "django-http-1",
+        "http",
+        "Django plain view (GET /hello/), 1 keep-alive connection (closed loop)",
+        DJANGO_HTTP_SERVERS,
+    ),
+    Scenario(
+        "django-http-50",
+        "http",
+        "Django plain view (GET /hello/), 50 keep-alive connections (closed loop)",
+        DJANGO_HTTP_SERVERS,
+    ),
+    Scenario(
+        "django-json-50",
+        "http",
+        "Django JsonResponse view (GET /json/), 50 keep-alive connections (closed loop)",
+        DJANGO_HTTP_SERVERS,
+    ),
 )
 """Every scenario, in the order the suite runs them."""
 
@@ -168,6 +211,14 @@ def scenario_params(scenario: Scenario, *, quick: bool) -> ScenarioParams:
         return ScenarioParams(
             ("--path", "/ws/orm/", "--connections", "50", "--duration", duration,
              "--warmup", warmup),
+            60.0,
+        )  # fmt: skip
+    if scenario.kind == "http":
+        family, _, connections = scenario.name.rpartition("-")
+        duration = "1.5" if quick else "3"
+        return ScenarioParams(
+            ("--path", DJANGO_HTTP_PATHS[family], "--connections", connections,
+             "--duration", duration, "--warmup", "1", "--drain-timeout", "10"),
             60.0,
         )  # fmt: skip
     return ScenarioParams((), 60.0)

@@ -57,6 +57,7 @@ LONGER = {
     "fanout": ("--rounds", "8"),
     "idle": (),
     "orm": ("--duration", "15", "--warmup", "1"),
+    "http": ("--duration", "15", "--warmup", "1"),
 }
 """Extra load-generator arguments, so a profile has enough samples."""
 

@@ -27,6 +27,9 @@ CEILING = "raw-hypercorn-trio"
 ACTOR_SHAPED_RAW = "raw-hypercorn-trio-queue"
 CALLBOARD_TRIO = "callboard-hypercorn-trio"
 CALLBOARD_ASYNCIO = "callboard-uvicorn"
+DJANGO_BASELINE = "django-uvicorn"
+"""Django's own ASGI handler on uvicorn: the baseline of the Django HTTP scenarios."""
+CALLBOARD_DJANGO_TRIO = "callboard-django-hypercorn-trio"
 RAW_FOR_SERVER = {
     "hypercorn-trio": "raw-hypercorn-trio",
     "callboard-serve": "raw-hypercorn-trio",
@@ -95,6 +98,16 @@ COLUMNS: dict[str, list[Column]] = {
         Column("RTT p50 ms", _path("rtt_ms", "p50"), False),
         Column("RTT p99 ms", _path("rtt_ms", "p99"), False),
         Column("lost", _path("lost"), False, integer=True),
+        Column("server CPU %", _path("cpu", "server_cpu_pct")),
+        Column("client CPU %", _path("cpu", "client_cpu_pct"), False),
+        _NOISE,
+    ],
+    "http": [
+        Column("requests/s", _path("throughput_rps")),
+        Column("latency p50 ms", _path("latency_ms", "p50"), False),
+        Column("latency p99 ms", _path("latency_ms", "p99"), False),
+        Column("non-200", _path("non_200"), False, integer=True),
+        Column("errors", _path("errors"), False, integer=True),
         Column("server CPU %", _path("cpu", "server_cpu_pct")),
         Column("client CPU %", _path("cpu", "client_cpu_pct"), False),
         _NOISE,
@@ -210,6 +223,13 @@ def summary_line(line: dict[str, Any]) -> str:
             f"{head} {fmt(result['deliveries_per_s'])} deliveries/s  p50 {fmt(lat['p50'])} ms "
             f"p99 {fmt(lat['p99'])} ms  lost {result['lost']} {load}"
         )
+    if kind == "http":
+        lat = result["latency_ms"]
+        return (
+            f"{head} {fmt(result['throughput_rps'])} requests/s  p50 {fmt(lat['p50'])} ms "
+            f"p99 {fmt(lat['p99'])} ms  non-200 {result['non_200']} errors {result['errors']} "
+            f"{load}"
+        )
     if kind == "idle":
         return (
             f"{head} {fmt(result['rss_per_conn_kib'])} KiB/conn  "
@@ -229,7 +249,11 @@ def _group(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, list[dict[str,
 
 
 def _baseline_for(scenario: str) -> str:
-    return REDIS_BASELINE if scenario.startswith("redis-") else CHANNELS_BASELINE
+    if scenario.startswith("redis-"):
+        return REDIS_BASELINE
+    if scenario.startswith("django-"):
+        return DJANGO_BASELINE
+    return CHANNELS_BASELINE
 
 
 def _scenario_table(
@@ -239,7 +263,8 @@ def _scenario_table(
     headline = columns[0]
     base_name = _baseline_for(scenario)
     baseline = median(by_server.get(base_name, []), headline.get)
-    extra = [f"x {base_name}", "x raw, same server"]
+    with_raw = kind != "http"  # no framework-free app serves Django's views
+    extra = [f"x {base_name}", *(["x raw, same server"] if with_raw else [])]
     if kind == "fanout":
         extra.append(f"p99 / {base_name} p99")
     header = ["server", "runs", *(c.title for c in columns), *extra]
@@ -266,6 +291,8 @@ def _scenario_table(
             cells += [fmt_ratio(ratio(value, baseline)), fmt_ratio(ratio(value, raw))]
         else:  # memory: how many times less than the reference
             cells += [fmt_ratio(ratio(baseline, value)), fmt_ratio(ratio(raw, value))]
+        if not with_raw:
+            del cells[-1]
         if kind == "fanout":
             p99 = _path("latency_ms", "p99")
             cells.append(
@@ -372,6 +399,28 @@ def _targets(grouped: dict[str, dict[str, list[dict[str, Any]]]], runs: Sequence
             3.0,
             at_least=True,
         )
+    requests = _path("throughput_rps")
+    for scenario in ("django-http-1", "django-http-50"):
+        check(
+            f"{scenario} (issue #5): callboard (hypercorn trio) Django requests/s at least on "
+            "par with Django's ASGI handler on uvicorn",
+            scenario,
+            CALLBOARD_DJANGO_TRIO,
+            DJANGO_BASELINE,
+            requests,
+            1.0,
+            at_least=True,
+        )
+    for scenario in ("orm-postgresql", "orm-postgresql-remote"):
+        check(
+            f"{scenario} (issue #5): callboard (hypercorn trio) ORM reads/s >= 4x Channels-uvicorn",
+            scenario,
+            CALLBOARD_TRIO,
+            CHANNELS_BASELINE,
+            throughput,
+            4.0,
+            at_least=True,
+        )
     kib = med("idle-5000", CALLBOARD_TRIO, _path("rss_per_conn_kib"))
     verdicts.append(
         Verdict("idle: callboard (hypercorn trio) <= 25 KiB per idle connection",
@@ -474,9 +523,11 @@ def render(meta: dict[str, Any], runs: Sequence[dict[str, Any]], end: dict[str, 
         "above 1x always means better. The raw ceiling for hypercorn's trio worker is "
         "`raw-hypercorn-trio`, whose room fan-out awaits every member's `send` from the "
         "publishing task; `raw-hypercorn-trio-queue` is the same app with a memory channel "
-        "and writer task per member, the shape of an actor per connection.",
+        "and writer task per member, the shape of an actor per connection. The Django HTTP "
+        "scenarios (`django-*`) compare against Django's own ASGI handler on uvicorn "
+        "(`x django-uvicorn`) and have no raw column.",
         "",
-        "## Targets (issue #4)",
+        "## Targets (issues #4 and #5)",
         "",
         "| target | measured | verdict |",
         "|---|---|---|",

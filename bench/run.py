@@ -34,13 +34,16 @@ from . import report
 from .loadgen import raise_fd_limit
 from .plan import SCENARIOS, Scenario, scenario_params
 from .servers import REPO, SERVERS, RunningServer, start_server
-from .services import seed_database, start_postgres, start_redis
+from .services import seed_database, start_delay_proxy, start_postgres, start_redis
 
 __all__ = ["main"]
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 SERVER_CORE, CLIENT_CORE = 0, 1
+
+REMOTE_DELAY_MS = 0.5
+"""What ``-remote`` ORM scenarios add to each direction: a 1 ms round trip to the database."""
 
 VERSIONED = (
     "callboard", "trio", "anyio", "hypercorn", "wsproto", "h11", "Django", "channels",
@@ -313,11 +316,24 @@ def run_redis(suite: Suite, scenario: Scenario, server: str, repeat: int) -> Non
 
 @contextlib.contextmanager
 def _database(scenario: Scenario, suite: Suite, repeat: int) -> Iterator[tuple[str, list[int]]]:
-    """A seeded database for an ORM scenario, and the pids serving it (metered as server)."""
-    if scenario.name.endswith("postgresql"):
-        with start_postgres(core=suite.server_core) as (url, postmaster):
+    """A seeded database for an ORM scenario, and the pids serving it (metered as server).
+
+    PostgreSQL runs on the client core, as a database server runs on a host of
+    its own; for ``-remote`` scenarios the servers reach it through
+    ``delay_proxy``, :data:`REMOTE_DELAY_MS` each way.
+    """
+    if "postgresql" in scenario.name:
+        database_core = CLIENT_CORE if suite.server_core is not None else None
+        with start_postgres(core=database_core) as (url, _postmaster):
             seed_database(url)
-            yield url, [postmaster]
+            if not scenario.name.endswith("-remote"):
+                yield url, []
+                return
+            port = int(url.rsplit(":", 1)[1].split("/", 1)[0])
+            with start_delay_proxy(
+                port, delay_ms=REMOTE_DELAY_MS, log_dir=suite.log_dir, core=database_core
+            ) as proxied:
+                yield url.replace(f":{port}/", f":{proxied}/"), []
     else:
         path = suite.log_dir / f"{scenario.name}.r{repeat}.sqlite3"
         path.unlink(missing_ok=True)
@@ -330,10 +346,7 @@ def _database(scenario: Scenario, suite: Suite, repeat: int) -> Iterator[tuple[s
 
 
 def run_orm(suite: Suite, scenario: Scenario, names: Sequence[str], repeat: int) -> None:
-    """Run an ORM scenario on each server in turn, all on one freshly seeded database.
-
-    PostgreSQL's backends run on the server core and count as server CPU.
-    """
+    """Run an ORM scenario on each server in turn, all on one freshly seeded database."""
     try:
         with _database(scenario, suite, repeat) as (url, database_pids):
             for name in names:

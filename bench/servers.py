@@ -39,6 +39,8 @@ REPO = Path(__file__).resolve().parent.parent
 CALLBOARD_APP = "bench.apps.callboard_app:application"
 CHANNELS_APP = "bench.apps.channels_app:application"
 RAW_APP = "bench.apps.raw_app:application"
+DJANGO_HTTP_APP = "bench.apps.django_http:application"
+DJANGO_HTTP_PROBE = "/hello/"
 
 Command = Callable[[int], list[str]]
 
@@ -75,12 +77,14 @@ class ServerSpec:
 
     Attributes:
         name: the label used in results (``callboard-hypercorn-trio``).
-        framework: ``callboard``, ``channels`` or ``raw``.
+        framework: ``callboard``, ``channels``, ``django`` or ``raw``.
         server: the ASGI server (``hypercorn-trio``, ``uvicorn``, ``daphne``, ...).
         command: the command line for a port.
         env: extra environment.
         redis: whether it runs with a Redis channel layer (two processes share a room).
         needs: a Python module that must be importable for it to run, if any.
+        http_probe: a path whose ``GET`` answers 200 once the server is ready;
+            ``None`` (WebSocket servers) means a handshake to ``/ws/echo/``.
     """
 
     name: str
@@ -90,6 +94,7 @@ class ServerSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     redis: bool = False
     needs: tuple[str, ...] = ()
+    http_probe: str | None = None
 
     def unavailable(self) -> str | None:
         """Why this server cannot run here, or ``None`` when it can."""
@@ -129,6 +134,16 @@ SERVERS: dict[str, ServerSpec] = {
         ServerSpec("channels-redis-uvicorn", "channels", "uvicorn",
                    _uvicorn(CHANNELS_APP, lifespan="off"), redis=True,
                    needs=("channels", "channels_redis")),
+        # Django's views over HTTP (bench/apps/django_http.py), issue #5.
+        ServerSpec("callboard-django-hypercorn-trio", "callboard", "hypercorn-trio",
+                   _hypercorn_trio(DJANGO_HTTP_APP), env={"BENCH_DJANGO": "callboard"},
+                   http_probe=DJANGO_HTTP_PROBE),
+        ServerSpec("callboard-django-serve", "callboard", "callboard-serve",
+                   _callboard_serve(DJANGO_HTTP_APP), env={"BENCH_DJANGO": "callboard"},
+                   http_probe=DJANGO_HTTP_PROBE),
+        ServerSpec("django-uvicorn", "django", "uvicorn",
+                   _uvicorn(DJANGO_HTTP_APP, lifespan="off"), env={"BENCH_DJANGO": "django"},
+                   http_probe=DJANGO_HTTP_PROBE),
     ]
 }  # fmt: skip
 """Every server the suite knows, by name."""
@@ -211,20 +226,31 @@ class RunningServer:
         return self.process.returncode
 
 
-def _probe(port: int, timeout: float) -> bool:
-    """Whether a WebSocket handshake to ``/ws/echo/`` succeeds right now."""
-    request = (
-        f"GET /ws/echo/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        "Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1\r\n\r\n"
-    ).encode()
+def _probe(port: int, timeout: float, http_path: str | None = None) -> bool:
+    """Whether the server answers right now.
+
+    A WebSocket handshake to ``/ws/echo/`` must succeed, or, with
+    ``http_path``, a ``GET`` of it must answer 200.
+    """
+    if http_path is None:
+        request = (
+            f"GET /ws/echo/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1\r\n\r\n"
+        ).encode()
+        expected = b"HTTP/1.1 101"
+    else:
+        request = (
+            f"GET {http_path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        expected = b"HTTP/1.1 200"
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
             sock.sendall(request)
             answer = sock.recv(64)
     except OSError:
         return False
-    return answer.startswith(b"HTTP/1.1 101")
+    return answer.startswith(expected)
 
 
 def start_server(
@@ -236,7 +262,7 @@ def start_server(
     env: Mapping[str, str] | None = None,
     start_timeout: float = 30.0,
 ) -> RunningServer:
-    """Start ``spec`` on a free port and wait until it answers a WebSocket handshake.
+    """Start ``spec`` on a free port and wait until it answers (see ``_probe``).
 
     Raises:
         RuntimeError: it exited, or did not answer within ``start_timeout``
@@ -268,7 +294,7 @@ def start_server(
             raise RuntimeError(
                 f"{spec.name} exited with {process.returncode} while starting:\n{server.log_tail()}"
             )
-        if _probe(port, 1.0):
+        if _probe(port, 1.0, spec.http_probe):
             return server
         time.sleep(0.1)
     server.stop()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .servers import REPO, free_port, pinned
 
-__all__ = ["seed_database", "start_postgres", "start_redis"]
+__all__ = ["seed_database", "start_delay_proxy", "start_postgres", "start_redis"]
 
 
 @contextlib.contextmanager
@@ -142,6 +142,54 @@ def start_postgres(*, core: int | None = 0) -> Iterator[tuple[str, int]]:
             )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def start_delay_proxy(
+    target: int, *, delay_ms: float, log_dir: Path, core: int | None = 1
+) -> Iterator[int]:
+    """Run ``bench.delay_proxy`` in front of ``127.0.0.1:target``; yield the port to use instead.
+
+    Every byte is held ``delay_ms`` each way, so a round trip gains twice that.
+
+    Raises:
+        RuntimeError: the proxy did not start.
+    """
+    port = free_port()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable, "-m", "bench.delay_proxy",
+        "--listen", str(port), "--target", str(target), "--delay-ms", str(delay_ms),
+    ]  # fmt: skip
+    with (log_dir / "delay-proxy.log").open("wb") as log:
+        process = subprocess.Popen(
+            pinned(command, core), cwd=REPO, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10.0
+        while not _listening(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the delay proxy did not start (exit {process.poll()})")
+            time.sleep(0.05)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 def seed_database(url: str, *, timeout: float = 60.0) -> None:

@@ -32,12 +32,15 @@ from ._mailbox import open_mailbox as open_mailbox
 from ._offload import DEFAULT_THREAD_LIMIT as DEFAULT_THREAD_LIMIT
 from ._offload import Home as Home
 from ._offload import OffloadWrapper as OffloadWrapper
+from ._offload import bind_home as bind_home
 from ._offload import current_home as current_home
 from ._offload import current_thread_limiter as current_thread_limiter
 from ._offload import run_sync as run_sync
 from ._offload import runs_at_home as runs_at_home
 from ._offload import set_offload_wrapper as set_offload_wrapper
 from ._offload import set_primary_home as set_primary_home
+from ._pool import PoolStatistics as PoolStatistics
+from ._pool import WorkerPool as WorkerPool
 from ._presence import PRESENCE_EVENT as PRESENCE_EVENT
 from ._presence import PresenceMember as PresenceMember
 from ._presence import presence_event as presence_event
@@ -81,6 +84,7 @@ __all__ = [
     "OffloadWrapper",
     "OverflowPolicy",
     "Overflowed",
+    "PoolStatistics",
     "PresenceMember",
     "Registry",
     "RegistryStatistics",
@@ -93,6 +97,8 @@ __all__ = [
     "SupervisorConfig",
     "SupervisorStatistics",
     "TaskChild",
+    "WorkerPool",
+    "bind_home",
     "current_home",
     "current_registry",
     "current_runtime",

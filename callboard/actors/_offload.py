@@ -23,6 +23,7 @@ Not here: database hygiene around offloaded calls (``callboard.django_bridge``).
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import threading
 from collections.abc import Callable, Coroutine
@@ -39,6 +40,7 @@ __all__ = [
     "DEFAULT_THREAD_LIMIT",
     "Home",
     "OffloadWrapper",
+    "bind_home",
     "current_home",
     "current_thread_limiter",
     "run_sync",
@@ -88,6 +90,24 @@ def set_primary_home() -> Home:
     home = Home(current_token(), threading.get_ident())
     _primary = home
     _home.set(home)
+    return home
+
+
+def bind_home(context: contextvars.Context | None = None) -> Home:
+    """Make the running loop the home of the current context, and of ``context`` if given.
+
+    Offloading does this for you; call it when you send work to a thread by
+    other means, passing the context the work will run in.
+
+    Returns:
+        The running loop's :class:`Home`.
+    """
+    home = _home.get()
+    if home is None or home.thread_id != threading.get_ident():
+        home = Home(current_token(), threading.get_ident())
+        _home.set(home)
+    if context is not None and context.get(_home) is not home:
+        context.run(_home.set, home)
     return home
 
 
@@ -148,10 +168,7 @@ async def run_sync(
 
     Cancellation: by default the caller waits for the thread to finish.
     """
-    home = _home.get()
-    if home is None or home.thread_id != threading.get_ident():
-        home = Home(current_token(), threading.get_ident())
-        _home.set(home)
+    bind_home()
     wrapper = _wrapper
     if wrapper is not None:
         function, args = functools.partial(wrapper, functools.partial(function, *args)), ()

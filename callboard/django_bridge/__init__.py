@@ -23,6 +23,7 @@ from ._cookies import CookieMiddleware as CookieMiddleware
 from ._db import DatabaseSyncToAsync as DatabaseSyncToAsync
 from ._db import aclose_old_connections as aclose_old_connections
 from ._db import current_database_limiter as current_database_limiter
+from ._db import current_database_pool as current_database_pool
 from ._db import database_run_sync as database_run_sync
 from ._db import database_sync_to_async as database_sync_to_async
 from ._errors import SettingsError as SettingsError
@@ -69,6 +70,7 @@ __all__ = [
     "bridge_config",
     "close_pooled_connections",
     "current_database_limiter",
+    "current_database_pool",
     "current_http_limiter",
     "database_run_sync",
     "database_sync_to_async",

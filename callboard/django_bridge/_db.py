@@ -1,7 +1,8 @@
 """ORM work from async code: ``database_sync_to_async`` and ``database_run_sync``, bounded, clean.
 
-Each call runs in a worker thread from callboard's pool, bounded by the
-event loop's database limiter (``CALLBOARD["DATABASE_THREAD_LIMIT"]``), with
+Each call runs in a thread of the bridge's database pool (a
+``callboard.actors.WorkerPool`` of ``CALLBOARD["DATABASE_THREAD_LIMIT"]``
+threads; under asyncio, a thread bounded by a limiter of that size), with
 ``close_old_connections()`` before and after (Channels'
 ``DatabaseSyncToAsync`` does the same). Every thread has its own
 connection, so ORM calls of different consumers run in parallel; Channels
@@ -19,12 +20,15 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 import anyio
 from anyio.lowlevel import RunVar
 from asgiref.sync import SyncToAsync, iscoroutinefunction, markcoroutinefunction
+
+from callboard.actors import WorkerPool
 
 from ._config import bridge_config
 from ._connections import Hygiene, run_with_hygiene
@@ -34,6 +38,7 @@ __all__ = [
     "DatabaseSyncToAsync",
     "aclose_old_connections",
     "current_database_limiter",
+    "current_database_pool",
     "database_run_sync",
     "database_sync_to_async",
 ]
@@ -42,13 +47,35 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _limiter: RunVar[anyio.CapacityLimiter] = RunVar("callboard_database_limiter")
+_pool: WorkerPool | None = None
+_pool_lock = threading.Lock()
+
+
+def current_database_pool() -> WorkerPool:
+    """Return the process's database worker pool, which ORM calls from Trio run in.
+
+    Its size is ``CALLBOARD["DATABASE_THREAD_LIMIT"]``, followed when the
+    setting changes. Each of its threads keeps its own database connections.
+    """
+    global _pool
+    size = bridge_config().database_thread_limit
+    pool = _pool
+    if pool is None:
+        with _pool_lock:
+            pool = _pool
+            if pool is None:
+                pool = _pool = WorkerPool(size, name="callboard-db")
+    if pool.size != size:
+        pool.size = size
+    return pool
 
 
 def current_database_limiter() -> anyio.CapacityLimiter:
     """Return the running event loop's database limiter (made on first use).
 
-    Its size is ``CALLBOARD["DATABASE_THREAD_LIMIT"]``, followed when the
-    setting changes.
+    It bounds ORM calls from asyncio (under Trio they run in
+    :func:`current_database_pool`). Its size is
+    ``CALLBOARD["DATABASE_THREAD_LIMIT"]``, followed when the setting changes.
     """
     size = bridge_config().database_thread_limit
     try:
@@ -85,13 +112,15 @@ async def database_run_sync(function: Callable[..., R], *args: Any, **kwargs: An
     interrupted); the result is then discarded.
     """
     context = contextvars.copy_context()
+    trio = in_trio_task()
     try:
         return await run_in_thread(
             functools.partial(function, *args, **kwargs),
             context=context,
             executor=None,
-            limiter=current_database_limiter(),
+            limiter=None if trio else current_database_limiter(),
             hygiene=Hygiene.FULL,
+            pool=current_database_pool() if trio else None,
         )
     finally:
         restore_context(context)

@@ -9,9 +9,9 @@ asgiref's rules for *which* thread:
   up, if its executor is visible here; else the executor of the enclosing
   ``ThreadSensitiveContext``; else asgiref's one process-wide
   thread-sensitive thread (the one asyncio code in this process uses too).
-- ``thread_sensitive=False``: the given executor, or else callboard's bounded
-  pool (``callboard.actors.run_sync`` with the database limiter) instead of the
-  loop's default executor.
+- ``thread_sensitive=False``: the given executor, or else the bridge's
+  database pool (a ``callboard.actors.WorkerPool``) instead of the loop's
+  default executor.
 
 Context variables travel as asgiref moves them: the call runs in a copy of
 the caller's context (or the given ``context``), and what it sets is copied
@@ -39,7 +39,7 @@ import anyio
 import trio
 from asgiref import sync as asgiref_sync
 
-from callboard.actors import run_sync
+from callboard.actors import WorkerPool, bind_home, run_sync
 
 from ._connections import Hygiene, run_with_hygiene
 from ._errors import ThreadReentryError
@@ -120,17 +120,19 @@ async def run_in_thread(
     limiter: anyio.CapacityLimiter | None,
     hygiene: Hygiene,
     owner: Executor | None = None,
+    pool: WorkerPool | None = None,
 ) -> T:
     """Run ``function`` in ``context`` in a worker thread and return its result.
 
     Args:
         function: the blocking work, without arguments.
         context: the context it runs in (asgiref re-homing applied in the thread).
-        executor: run it there; ``None`` for callboard's pool.
-        limiter: the pool's limiter (ignored with an executor).
+        executor: run it there; ``None`` for ``pool``, or else ``callboard.actors.run_sync``.
+        limiter: bounds ``run_sync`` (ignored with an executor or a pool).
         hygiene: the database hygiene around the call.
         owner: a single-thread executor whose thread this is, marked in the
             call's context so a re-entry can be recognised.
+        pool: the worker pool to run it in when there is no executor.
 
     Raises:
         Exception: whatever ``function`` raised.
@@ -149,6 +151,9 @@ async def run_in_thread(
         return context.run(in_context)
 
     if executor is None:
+        if pool is not None:
+            bind_home(context)
+            return await pool.run(in_context, context=context)
         return await run_sync(in_thread, limiter=limiter)
     return await wait_for_future(executor.submit(in_thread))
 
@@ -200,6 +205,7 @@ async def call_sync_to_async(
     *,
     limiter: anyio.CapacityLimiter,
     hygiene: Hygiene | None = None,
+    pool: WorkerPool | None = None,
 ) -> Any:
     """Run a ``SyncToAsync`` call under Trio (what its ``__call__`` does under asyncio).
 
@@ -207,9 +213,10 @@ async def call_sync_to_async(
         wrapper: the ``SyncToAsync`` instance (``sync_to_async(f)``).
         args: positional arguments for its function.
         kwargs: keyword arguments for its function.
-        limiter: bounds the pool for ``thread_sensitive=False`` calls.
+        limiter: bounds ``thread_sensitive=False`` calls when there is no ``pool``.
         hygiene: override the database hygiene on the shared threads (a
             caller's own thread keeps ``NONE``).
+        pool: runs ``thread_sensitive=False`` calls without an executor.
 
     Returns:
         What the function returned.
@@ -241,6 +248,7 @@ async def call_sync_to_async(
             limiter=limiter,
             hygiene=level,
             owner=owner,
+            pool=pool,
         )
     finally:
         if given is None:
