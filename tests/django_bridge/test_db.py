@@ -109,7 +109,7 @@ async def test_thread_sensitive_calls_share_one_thread(db_alias: str) -> None:
 async def test_database_limiter_bounds_concurrent_calls() -> None:
     from django.test import override_settings
 
-    from callboard.django_bridge import current_database_limiter
+    from callboard.django_bridge import current_database_limiter, current_database_pool
 
     with override_settings(CALLBOARD={"DATABASE_THREAD_LIMIT": 1}):
         inside = 0
@@ -130,6 +130,7 @@ async def test_database_limiter_bounds_concurrent_calls() -> None:
                 task_group.start_soon(database_run_sync, count)
         assert peak == 1
         assert current_database_limiter().total_tokens == 1
+        assert current_database_pool().size == 1
 
 
 async def test_connections_close_after_each_call_with_conn_max_age_zero(db_alias: str) -> None:
