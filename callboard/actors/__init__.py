@@ -35,6 +35,7 @@ from ._offload import OffloadWrapper as OffloadWrapper
 from ._offload import bind_home as bind_home
 from ._offload import current_home as current_home
 from ._offload import current_thread_limiter as current_thread_limiter
+from ._offload import primary_home as primary_home
 from ._offload import run_sync as run_sync
 from ._offload import runs_at_home as runs_at_home
 from ._offload import set_offload_wrapper as set_offload_wrapper
@@ -111,6 +112,7 @@ __all__ = [
     "open_supervisor",
     "presence_event",
     "presence_events_group",
+    "primary_home",
     "process_name",
     "require_valid_channel_name",
     "require_valid_group_name",

@@ -23,10 +23,11 @@ Not here: database hygiene around offloaded calls (``callboard.django_bridge``).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
@@ -43,6 +44,7 @@ __all__ = [
     "bind_home",
     "current_home",
     "current_thread_limiter",
+    "primary_home",
     "run_sync",
     "runs_at_home",
     "set_offload_wrapper",
@@ -91,6 +93,25 @@ def set_primary_home() -> Home:
     _primary = home
     _home.set(home)
     return home
+
+
+@contextlib.contextmanager
+def primary_home() -> Iterator[Home]:
+    """Make the running loop the process's primary home for the block.
+
+    Afterwards the previous primary home is back, unless another loop has
+    become primary meanwhile. ``callboard.server.serve`` runs in one, so a
+    server on a loop that ends (a test's live server in a thread) does not
+    leave plain threads calling home to a dead loop.
+    """
+    global _primary
+    previous = _primary
+    home = set_primary_home()
+    try:
+        yield home
+    finally:
+        if _primary == home:  # this loop, even if set again inside (a lifespan startup)
+            _primary = previous
 
 
 def bind_home(context: contextvars.Context | None = None) -> Home:

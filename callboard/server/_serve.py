@@ -32,7 +32,7 @@ from callboard.actors import (
     SupervisorConfig,
     current_runtime,
     open_supervisor,
-    set_primary_home,
+    primary_home,
     tune_gc,
 )
 
@@ -111,8 +111,9 @@ async def serve(
     WebSocket closes with 1001 and its ``disconnect`` runs) and, after
     ``config.graceful_timeout``, what still runs is cancelled; connections
     get ``config.close_timeout`` more, then lifespan shutdown runs and this
-    returns. The running loop becomes the process's primary home, so plain
-    threads can reach the channel layer (``async_to_sync``).
+    returns. While it serves, the running loop is the process's primary
+    home, so plain threads can reach the channel layer (``async_to_sync``);
+    the previous one is back afterwards.
 
     Cancellation: cancelling it stops the server at once, without draining.
     """
@@ -125,24 +126,24 @@ async def serve(
     hypercorn_config = config.to_hypercorn()
     answer_protocol_errors()  # invalid UTF-8 gets close 1007, not a dropped connection
     hypercorn_config.graceful_timeout = config.graceful_timeout + config.close_timeout
-    set_primary_home()
     tune_gc(config.gc_threshold)
     runtime = current_runtime()
     supervisor_config = SupervisorConfig(shutdown_timeout=config.graceful_timeout)
 
-    if shutdown_trigger is not None:
-        await _serve(
-            app, hypercorn_config, runtime, supervisor_config, shutdown_trigger, task_status
-        )
-        return
-    with trio.open_signal_receiver(*SHUTDOWN_SIGNALS) as received:
-        async with trio.open_nursery() as nursery:
-            signalled = trio.Event()
-            nursery.start_soon(_watch_signals, received, signalled)
+    with primary_home():
+        if shutdown_trigger is not None:
             await _serve(
-                app, hypercorn_config, runtime, supervisor_config, signalled.wait, task_status
+                app, hypercorn_config, runtime, supervisor_config, shutdown_trigger, task_status
             )
-            nursery.cancel_scope.cancel()
+            return
+        with trio.open_signal_receiver(*SHUTDOWN_SIGNALS) as received:
+            async with trio.open_nursery() as nursery:
+                signalled = trio.Event()
+                nursery.start_soon(_watch_signals, received, signalled)
+                await _serve(
+                    app, hypercorn_config, runtime, supervisor_config, signalled.wait, task_status
+                )
+                nursery.cancel_scope.cancel()
 
 
 async def _serve(

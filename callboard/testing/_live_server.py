@@ -186,24 +186,29 @@ async def open_live_server(
 
     Lifetime:
         Leaving the block stops the server and waits for it. An error in the
-        block propagates as itself, not inside an exception group.
+        block, or in starting the server, propagates as itself, not inside an
+        exception group.
     """
     _require_trio()
     failure: Exception | None = None
     async with trio.open_nursery() as nursery:
-        server = await start_live_server(
-            nursery,
-            app,
-            host=host,
-            port=port,
-            websocket_max_message_size=websocket_max_message_size,
-            graceful_timeout=graceful_timeout,
-        )
         try:
-            yield server
-        except Exception as exc:
+            server = await start_live_server(
+                nursery,
+                app,
+                host=host,
+                port=port,
+                websocket_max_message_size=websocket_max_message_size,
+                graceful_timeout=graceful_timeout,
+            )
+        except Exception as exc:  # nothing runs yet: raise it bare, after the nursery
             failure = exc
-        finally:
-            server.shutdown()
+        else:
+            try:
+                yield server
+            except Exception as exc:
+                failure = exc
+            finally:
+                server.shutdown()
     if failure is not None:
         raise failure

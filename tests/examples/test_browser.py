@@ -1,9 +1,9 @@
 """The chat example in a real browser: headless Chromium driven by Playwright.
 
 Debian's ``chromium`` is launched through Playwright's Python package (its
-bundled driver, no browser download). The site is a real ``runserver``
-process (the package's ``chat_site``), so this test is synchronous: the
-browser part needs no event loop of ours. Screenshots go to
+bundled driver, no browser download; see ``_browser``). The site is a real
+``runserver`` process (the package's ``chat_site``), so this test is
+synchronous: the browser part needs no event loop of ours. Screenshots go to
 ``test-artifacts/browser/`` — also of every open page when the test fails.
 
 Without Chromium (or Playwright) the test is skipped, saying why; with
@@ -12,31 +12,17 @@ Without Chromium (or Playwright) the test is skipped, saying why; with
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
+from ._browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 from ._site import PASSWORD, REPOSITORY, SiteProcess
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-CHROMIUM = os.environ.get("CALLBOARD_CHROMIUM", "/usr/bin/chromium")
-"""The browser binary (Debian's ``chromium`` package)."""
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = REPOSITORY / "test-artifacts" / "browser"
 """Where screenshots go (git ignores ``test-artifacts/``)."""
 VIEWPORT = {"width": 1100, "height": 680}
@@ -44,25 +30,10 @@ EXPECT_TIMEOUT = 10_000
 """Milliseconds an expectation waits for the page to catch up."""
 
 
-def _require_browser() -> None:
-    reason = None
-    if not os.access(CHROMIUM, os.X_OK):
-        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "the playwright package is not installed (pip install -e '.[test]')"
-    if reason is not None:
-        if os.environ.get("CALLBOARD_REQUIRE_SERVICES"):
-            pytest.fail(f"{reason}, and CALLBOARD_REQUIRE_SERVICES is set", pytrace=False)
-        pytest.skip(reason)
-
-
 @contextmanager
 def open_browser() -> Iterator[Browser]:
     """Headless Chromium for the block: skip or fail first if there is none."""
-    _require_browser()
+    require_browser()
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=EXPECT_TIMEOUT)

@@ -1,13 +1,13 @@
 """The Channels tutorial's chat ports to callboard by changing its imports, and nothing else.
 
-The sources below are the tutorial's own files as Channels 4.x publishes them
-(``docs/tutorial/part_2.rst`` and ``part_3.rst``, BSD-3-Clause): the first echo
-consumer, the synchronous ``WebsocketConsumer`` chat, the
-``AsyncWebsocketConsumer`` chat, and ``chat/routing.py``. Each test does
+The sources (``_tutorial``) are the tutorial's own files as Channels 4.x
+publishes them: the first echo consumer, the synchronous ``WebsocketConsumer``
+chat, the ``AsyncWebsocketConsumer`` chat, and ``chat/routing.py``. Each test does
 what the migration guide says — rename the package in the import lines,
 ``channels.`` → ``callboard.`` — writes the result out as a package, imports
 it, and drives it through the tutorial's ``URLRouter`` with
 ``WebsocketCommunicator``, as the tutorial's browser test drives a room.
+That browser test itself, on a live server, is ``test_tutorial_part_4``.
 """
 
 from __future__ import annotations
@@ -25,137 +25,12 @@ import pytest
 from callboard.routing import URLRouter
 from callboard.testing import WebsocketCommunicator
 
-# --- The tutorial's files, as published ----------------------------------------------
-
-PART_2_ECHO_CONSUMER = """\
-# chat/consumers.py
-import json
-
-from channels.generic.websocket import WebsocketConsumer
-
-
-class ChatConsumer(WebsocketConsumer):
-    def connect(self):
-        self.accept()
-
-    def disconnect(self, close_code):
-        pass
-
-    def receive(self, text_data):
-        text_data_json = json.loads(text_data)
-        message = text_data_json["message"]
-
-        self.send(text_data=json.dumps({"message": message}))
-"""
-
-PART_2_SYNC_CHAT_CONSUMER = """\
-# chat/consumers.py
-import json
-
-from asgiref.sync import async_to_sync
-from channels.generic.websocket import WebsocketConsumer
-
-
-class ChatConsumer(WebsocketConsumer):
-    def connect(self):
-        self.room_name = self.scope["url_route"]["kwargs"]["room_name"]
-        self.room_group_name = "chat_%s" % self.room_name
-
-        # Join room group
-        async_to_sync(self.channel_layer.group_add)(
-            self.room_group_name, self.channel_name
-        )
-
-        self.accept()
-
-    def disconnect(self, close_code):
-        # Leave room group
-        async_to_sync(self.channel_layer.group_discard)(
-            self.room_group_name, self.channel_name
-        )
-
-    # Receive message from WebSocket
-    def receive(self, text_data):
-        text_data_json = json.loads(text_data)
-        message = text_data_json["message"]
-
-        # Send message to room group
-        async_to_sync(self.channel_layer.group_send)(
-            self.room_group_name, {"type": "chat_message", "message": message}
-        )
-
-    # Receive message from room group
-    def chat_message(self, event):
-        message = event["message"]
-
-        # Send message to WebSocket
-        self.send(text_data=json.dumps({"message": message}))
-"""
-
-PART_3_ASYNC_CHAT_CONSUMER = """\
-# chat/consumers.py
-import json
-
-from channels.generic.websocket import AsyncWebsocketConsumer
-
-
-class ChatConsumer(AsyncWebsocketConsumer):
-    async def connect(self):
-        self.room_name = self.scope["url_route"]["kwargs"]["room_name"]
-        self.room_group_name = "chat_%s" % self.room_name
-
-        # Join room group
-        await self.channel_layer.group_add(self.room_group_name, self.channel_name)
-
-        await self.accept()
-
-    async def disconnect(self, close_code):
-        # Leave room group
-        await self.channel_layer.group_discard(self.room_group_name, self.channel_name)
-
-    # Receive message from WebSocket
-    async def receive(self, text_data):
-        text_data_json = json.loads(text_data)
-        message = text_data_json["message"]
-
-        # Send message to room group
-        await self.channel_layer.group_send(
-            self.room_group_name, {"type": "chat_message", "message": message}
-        )
-
-    # Receive message from room group
-    async def chat_message(self, event):
-        message = event["message"]
-
-        # Send message to WebSocket
-        await self.send(text_data=json.dumps({"message": message}))
-"""
-
-ROUTING = """\
-# chat/routing.py
-from django.urls import re_path
-
-from . import consumers
-
-websocket_urlpatterns = [
-    re_path(r"ws/chat/(?P<room_name>\\w+)/$", consumers.ChatConsumer.as_asgi()),
-]
-"""
-
-CHAT_CONSUMERS = {
-    "part 2, WebsocketConsumer": PART_2_SYNC_CHAT_CONSUMER,
-    "part 3, AsyncWebsocketConsumer": PART_3_ASYNC_CHAT_CONSUMER,
-}
-
-# --- The port -----------------------------------------------------------------------------
-
-_IMPORT_OF_CHANNELS = re.compile(r"^(from|import) channels\.", re.MULTILINE)
-
-
-def port(source: str) -> str:
-    """The migration guide's one step: ``channels.`` becomes ``callboard.`` in imports."""
-    return _IMPORT_OF_CHANNELS.sub(r"\1 callboard.", source)
-
+from ._tutorial import (
+    CHAT_CONSUMERS,
+    PART_2_ECHO_CONSUMER,
+    ROUTING,
+    port,
+)
 
 _packages = itertools.count(1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,6 +22,7 @@ from callboard.testing import LiveServer, open_live_server, start_live_server
 from callboard.testing._plugin import LiveServerFactory
 
 from ._apps import echo
+from ._hypercorn import collect_failed_bind
 
 
 @asynccontextmanager
@@ -106,6 +108,17 @@ async def test_shutdown_waits_at_most_graceful_timeout_for_an_open_websocket(
             await ws.get_message()
     assert ws.closed is not None
     assert ws.closed.code == 1006
+
+
+async def test_a_busy_port_raises_oserror_itself_not_in_a_group() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(OSError, match="Address already in use"):
+            async with open_live_server(echo, port=busy.getsockname()[1]):
+                pass
+
+    collect_failed_bind()
 
 
 async def test_an_error_in_the_block_propagates_as_itself() -> None:
