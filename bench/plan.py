@@ -82,6 +82,14 @@ REDIS_SERVERS = ("callboard-redis-serve", "channels-redis-uvicorn")
 
 ORM_SERVERS = ("callboard-hypercorn-trio", "channels-uvicorn")
 
+SYNC_SERVERS = (
+    "callboard-hypercorn-trio",
+    "callboard-serve",
+    "channels-uvicorn",
+    "channels-daphne",
+)
+"""Servers for the sync consumer (handlers in threads): no framework-free counterpart."""
+
 DJANGO_HTTP_SERVERS = (
     "callboard-django-hypercorn-trio",
     "callboard-django-serve",
@@ -95,6 +103,12 @@ DJANGO_HTTP_PATHS = {"django-http": "/hello/", "django-json": "/json/"}
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("echo-1", "echo", "Echo, 1 connection (closed loop)", ECHO_SERVERS),
     Scenario("echo-50", "echo", "Echo, 50 connections (closed loop)", ECHO_SERVERS),
+    Scenario(
+        "echo-50-sync",
+        "echo",
+        "Echo from a sync WebsocketConsumer (handler in a thread), 50 connections (closed loop)",
+        SYNC_SERVERS,
+    ),
     Scenario(
         "fanout-spaced",
         "fanout",
@@ -187,8 +201,10 @@ def scenario_params(scenario: Scenario, *, quick: bool) -> ScenarioParams:
     if scenario.kind == "echo":
         connections = scenario.name.split("-")[1]
         duration, warmup = ("1", "0.5") if quick else ("2", "0.5")
+        path = ("--path", "/ws/sync-echo/") if scenario.name.endswith("-sync") else ()
         return ScenarioParams(
-            ("--connections", connections, "--duration", duration, "--warmup", warmup), 60.0
+            ("--connections", connections, "--duration", duration, "--warmup", warmup, *path),
+            60.0,
         )
     if scenario.kind == "fanout":
         interval = "0.02" if scenario.name.endswith("spaced") else "0"

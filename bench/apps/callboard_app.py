@@ -18,7 +18,7 @@ from typing import Any
 from django.urls import path
 
 from callboard.actors import current_runtime
-from callboard.consumers import AsyncWebsocketConsumer
+from callboard.consumers import AsyncWebsocketConsumer, WebsocketConsumer
 from callboard.db import database_sync_to_async
 from callboard.layers import configure_channel_layers
 from callboard.routing import ProtocolTypeRouter, URLRouter
@@ -27,7 +27,7 @@ from . import orm
 from ._gc import apply_gc_knob, gc_statistics
 from ._http import Receive, Send, respond_json
 
-__all__ = ["EchoConsumer", "GroupConsumer", "ORMConsumer", "application"]
+__all__ = ["EchoConsumer", "GroupConsumer", "ORMConsumer", "SyncEchoConsumer", "application"]
 
 _BENCH_DB = orm.bench_db()
 if _BENCH_DB:  # the ORM scenario: Django set up with callboard's bridge and the Item model
@@ -69,6 +69,14 @@ class EchoConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Send the frame straight back."""
         await self.send(text_data=text_data, bytes_data=bytes_data)
+
+
+class SyncEchoConsumer(WebsocketConsumer):
+    """Echo each frame back from a handler thread (Channels' sync consumer, as in its tutorial)."""
+
+    def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Send the frame straight back."""
+        self.send(text_data=text_data, bytes_data=bytes_data)
 
 
 class GroupConsumer(AsyncWebsocketConsumer):
@@ -157,6 +165,7 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter(
             [
                 path("ws/echo/", EchoConsumer.as_asgi()),
+                path("ws/sync-echo/", SyncEchoConsumer.as_asgi()),
                 path("ws/group/<str:room>/", GroupConsumer.as_asgi()),
                 *([path("ws/orm/", ORMConsumer.as_asgi())] if _BENCH_DB else []),
             ]

@@ -47,14 +47,14 @@ if not settings.configured:
     django.setup()
 
 from channels.db import database_sync_to_async  # noqa: E402
-from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
+from channels.generic.websocket import AsyncWebsocketConsumer, WebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from ._gc import apply_gc_knob, gc_statistics  # noqa: E402
 from ._http import Receive, Send, respond_json  # noqa: E402
 
-__all__ = ["EchoConsumer", "GroupConsumer", "ORMConsumer", "application"]
+__all__ = ["EchoConsumer", "GroupConsumer", "ORMConsumer", "SyncEchoConsumer", "application"]
 
 
 class EchoConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels ships no types
@@ -63,6 +63,14 @@ class EchoConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels sh
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Send the frame straight back."""
         await self.send(text_data=text_data, bytes_data=bytes_data)
+
+
+class SyncEchoConsumer(WebsocketConsumer):  # type: ignore[misc]  # channels ships no types
+    """Echo each frame back from a handler thread (the sync consumer of Channels' tutorial)."""
+
+    def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Send the frame straight back."""
+        self.send(text_data=text_data, bytes_data=bytes_data)
 
 
 class GroupConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels ships no types
@@ -113,6 +121,7 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter(
             [
                 path("ws/echo/", EchoConsumer.as_asgi()),
+                path("ws/sync-echo/", SyncEchoConsumer.as_asgi()),
                 path("ws/group/<str:room>/", GroupConsumer.as_asgi()),
                 *([path("ws/orm/", ORMConsumer.as_asgi())] if _BENCH_DB else []),
             ]

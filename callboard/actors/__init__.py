@@ -33,9 +33,13 @@ from ._offload import DEFAULT_THREAD_LIMIT as DEFAULT_THREAD_LIMIT
 from ._offload import Home as Home
 from ._offload import OffloadWrapper as OffloadWrapper
 from ._offload import bind_home as bind_home
+from ._offload import call_at_home as call_at_home
+from ._offload import call_soon_at_home as call_soon_at_home
 from ._offload import current_home as current_home
+from ._offload import current_offload_pool as current_offload_pool
 from ._offload import current_thread_limiter as current_thread_limiter
 from ._offload import primary_home as primary_home
+from ._offload import run_in_pool as run_in_pool
 from ._offload import run_sync as run_sync
 from ._offload import runs_at_home as runs_at_home
 from ._offload import set_offload_wrapper as set_offload_wrapper
@@ -100,7 +104,10 @@ __all__ = [
     "TaskChild",
     "WorkerPool",
     "bind_home",
+    "call_at_home",
+    "call_soon_at_home",
     "current_home",
+    "current_offload_pool",
     "current_registry",
     "current_runtime",
     "current_thread_limiter",
@@ -116,6 +123,7 @@ __all__ = [
     "process_name",
     "require_valid_channel_name",
     "require_valid_group_name",
+    "run_in_pool",
     "run_sync",
     "runs_at_home",
     "set_offload_wrapper",

@@ -23,6 +23,7 @@ Not here: database hygiene around offloaded calls (``callboard.django_bridge``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import functools
@@ -35,16 +36,23 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 import attrs
+import trio
 from anyio.lowlevel import EventLoopToken, RunVar, current_token
+
+from ._pool import WorkerPool
 
 __all__ = [
     "DEFAULT_THREAD_LIMIT",
     "Home",
     "OffloadWrapper",
     "bind_home",
+    "call_at_home",
+    "call_soon_at_home",
     "current_home",
+    "current_offload_pool",
     "current_thread_limiter",
     "primary_home",
+    "run_in_pool",
     "run_sync",
     "runs_at_home",
     "set_offload_wrapper",
@@ -199,6 +207,88 @@ async def run_sync(
         limiter=limiter if limiter is not None else current_thread_limiter(),
         abandon_on_cancel=abandon_on_cancel,
     )
+
+
+_pool: WorkerPool | None = None
+_pool_lock = threading.Lock()
+
+
+def current_offload_pool() -> WorkerPool:
+    """Return the process's offload pool (:data:`DEFAULT_THREAD_LIMIT` threads, made on first use).
+
+    :func:`run_in_pool` runs calls there; resize it with its ``size``.
+    """
+    global _pool
+    pool = _pool
+    if pool is None:
+        with _pool_lock:
+            pool = _pool
+            if pool is None:
+                pool = _pool = WorkerPool(DEFAULT_THREAD_LIMIT, name="callboard-offload")
+    return pool
+
+
+async def run_in_pool(function: Callable[..., T], *args: object) -> T:
+    """Run a blocking callable in the process's offload pool and return its result.
+
+    :func:`run_sync` for the framework's own hot paths under Trio (a sync
+    consumer's handlers): a :class:`~callboard.actors.WorkerPool` instead of
+    one ``to_thread`` hand-over per call, the wrapper set with
+    :func:`set_offload_wrapper` applied, the thread's home bound. Under
+    asyncio it is :func:`run_sync`. Code in the thread reaches the loop with
+    :func:`call_at_home` (or ``async_to_sync``); ``anyio.from_thread.run``
+    without a ``token`` does not work there.
+
+    Args:
+        function: the blocking callable.
+        *args: its positional arguments.
+
+    Returns:
+        What ``function`` returned.
+
+    Raises:
+        Exception: whatever ``function`` raised.
+
+    Cancellation: as :meth:`WorkerPool.run`.
+    """
+    if not trio.lowlevel.in_trio_task() or _in_asyncio():
+        return await run_sync(function, *args)
+    context = contextvars.copy_context()
+    bind_home(context)
+    call: Callable[[], T] = functools.partial(function, *args)
+    wrapper = _wrapper
+    if wrapper is not None:
+        call = functools.partial(wrapper, call)
+    return await current_offload_pool().run(call, context=context)
+
+
+def _in_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def call_at_home(function: Callable[..., Coroutine[Any, Any, T]], *args: object) -> T:
+    """From a worker thread, run ``await function(*args)`` on the thread's home loop.
+
+    Blocks the thread until done and returns the result (raises its
+    exception). The home is the loop that sent the thread its work, or the
+    primary one; with none known, anyio's own worker-thread token is used.
+    """
+    home = current_home()
+    if home is None:
+        return anyio.from_thread.run(function, *args)
+    return anyio.from_thread.run(function, *args, token=home.token)
+
+
+def call_soon_at_home(function: Callable[..., T], *args: object) -> T:
+    """From a worker thread, run the sync ``function(*args)`` on the home loop and return it."""
+    home = current_home()
+    if home is None:
+        return anyio.from_thread.run_sync(function, *args)
+    return anyio.from_thread.run_sync(function, *args, token=home.token)
 
 
 def runs_at_home(

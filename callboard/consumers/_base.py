@@ -38,8 +38,10 @@ from callboard.actors import (
     PRESENCE_EVENT,
     Actor,
     Overflowed,
+    call_at_home,
+    call_soon_at_home,
     current_runtime,
-    run_sync,
+    run_in_pool,
 )
 from callboard.actors._actor import reserve_handler_names
 from callboard.exceptions import NoHandlerError, StopConsumer
@@ -448,11 +450,11 @@ class SyncConsumer(AsyncConsumer):
             raise NoHandlerError(
                 exc.message_type, exc.handler_name, exc.actor_class, sync=True
             ) from None
-        await run_sync(handler, self, message)
+        await run_in_pool(handler, self, message)
 
     def send(self, message: dict[str, Any]) -> None:  # type: ignore[override]  # Channels' sync API
         """Send an ASGI event to the client from a handler thread (blocks until sent)."""
-        anyio.from_thread.run(AsyncConsumer.send, self, message)
+        call_at_home(AsyncConsumer.send, self, message)
 
     def spawn(self, function: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Run the async ``function(*args)`` on the event loop, owned by this consumer.
@@ -460,7 +462,7 @@ class SyncConsumer(AsyncConsumer):
         As :meth:`AsyncConsumer.spawn`; callable from a handler thread.
         """
         if self._loop_thread is not None and threading.get_ident() != self._loop_thread:
-            anyio.from_thread.run_sync(AsyncConsumer.spawn, self, function, *args)
+            call_soon_at_home(AsyncConsumer.spawn, self, function, *args)
         else:
             AsyncConsumer.spawn(self, function, *args)
 

@@ -16,8 +16,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-import anyio.from_thread
-
+from callboard.actors import call_at_home
 from callboard.actors._actor import reserve_handler_names
 from callboard.exceptions import AcceptConnection, DenyConnection, StopConsumer
 
@@ -344,7 +343,7 @@ class WebsocketConsumer(_WebsocketState, SyncConsumer):
         if self.groups and layer is not None:
             self._joined_groups = tuple(self.groups)  # first: a failed join still leaves
             for group in self.groups:
-                anyio.from_thread.run(layer.group_add, group, self.channel_name)
+                call_at_home(layer.group_add, group, self.channel_name)
         try:
             self.connect()
         except AcceptConnection:
@@ -363,7 +362,7 @@ class WebsocketConsumer(_WebsocketState, SyncConsumer):
         """
         if self.presence_groups and not self._accepted and not self._send_closed:
             for group in self.presence_groups:
-                anyio.from_thread.run(self.join_presence, group)
+                call_at_home(self.join_presence, group)
         self.send_event(_accept_event(subprotocol, headers))
 
     def websocket_receive(self, message: dict[str, Any]) -> None:
@@ -399,10 +398,10 @@ class WebsocketConsumer(_WebsocketState, SyncConsumer):
         layer = self.channel_layer
         if self.groups and layer is not None:
             for group in self.groups:
-                anyio.from_thread.run(layer.group_discard, group, self.channel_name)
+                call_at_home(layer.group_discard, group, self.channel_name)
         self._joined_groups = ()
         if self._presence_joined or self._presence_watching:
-            anyio.from_thread.run(self._release_presence)
+            call_at_home(self._release_presence)
         self.disconnect(message.get("code", 1005))
         raise StopConsumer
 
