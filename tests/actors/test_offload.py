@@ -9,12 +9,18 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+import pytest
 
 from callboard.actors import (
+    DEFAULT_THREAD_LIMIT,
     _offload,
     bind_home,
+    call_at_home,
+    call_soon_at_home,
     current_home,
+    current_offload_pool,
     primary_home,
+    run_in_pool,
     run_sync,
     runs_at_home,
     set_offload_wrapper,
@@ -88,3 +94,36 @@ async def test_the_offload_wrapper_wraps_every_call_in_its_thread() -> None:
     assert calls
     assert calls[0] != threading.get_ident()
     assert await run_sync(lambda: 21) == 21
+
+
+@pytest.mark.anyio
+async def test_run_in_pool_runs_wrapped_and_can_call_home() -> None:
+    loop_thread = threading.get_ident()
+    wrapped: list[str] = []
+
+    def wrapper(call: Callable[[], Any]) -> Any:
+        wrapped.append(threading.current_thread().name)
+        return call()
+
+    def handler(value: int) -> tuple[int, int, int]:
+        at_home = call_at_home(where_am_i)
+        soon = call_soon_at_home(threading.get_ident)
+        return value * 2, at_home, soon
+
+    previous = set_offload_wrapper(wrapper)
+    try:
+        doubled, at_home, soon = await run_in_pool(handler, 21)
+    finally:
+        set_offload_wrapper(previous)
+    assert doubled == 42
+    assert at_home == loop_thread
+    assert soon == loop_thread
+    assert len(wrapped) == 1
+    assert wrapped[0] != threading.current_thread().name
+
+
+async def test_run_in_pool_uses_the_process_offload_pool_under_trio() -> None:
+    name = await run_in_pool(lambda: threading.current_thread().name)
+    assert name.startswith("callboard-offload-")
+    assert current_offload_pool().statistics().completed >= 1
+    assert current_offload_pool().size == DEFAULT_THREAD_LIMIT
