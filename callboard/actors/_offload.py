@@ -209,23 +209,16 @@ async def run_sync(
     )
 
 
-_pool: WorkerPool | None = None
-_pool_lock = threading.Lock()
+_pool = WorkerPool(DEFAULT_THREAD_LIMIT, name="callboard-offload")
 
 
 def current_offload_pool() -> WorkerPool:
-    """Return the process's offload pool (:data:`DEFAULT_THREAD_LIMIT` threads, made on first use).
+    """Return the process's offload pool (:data:`DEFAULT_THREAD_LIMIT` threads at first).
 
-    :func:`run_in_pool` runs calls there; resize it with its ``size``.
+    :func:`run_in_pool` runs calls there; resize it with its ``size``. It
+    starts no thread until the first call.
     """
-    global _pool
-    pool = _pool
-    if pool is None:
-        with _pool_lock:
-            pool = _pool
-            if pool is None:
-                pool = _pool = WorkerPool(DEFAULT_THREAD_LIMIT, name="callboard-offload")
-    return pool
+    return _pool
 
 
 async def run_in_pool(function: Callable[..., T], *args: object) -> T:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import threading
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
@@ -30,7 +29,7 @@ from asgiref.sync import SyncToAsync, iscoroutinefunction, markcoroutinefunction
 
 from callboard.actors import WorkerPool
 
-from ._config import bridge_config
+from ._config import DEFAULT_DATABASE_THREAD_LIMIT, bridge_config
 from ._connections import Hygiene, run_with_hygiene
 from ._trio_sync import call_sync_to_async, in_trio_task, restore_context, run_in_thread
 
@@ -47,8 +46,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _limiter: RunVar[anyio.CapacityLimiter] = RunVar("callboard_database_limiter")
-_pool: WorkerPool | None = None
-_pool_lock = threading.Lock()
+_pool = WorkerPool(DEFAULT_DATABASE_THREAD_LIMIT, name="callboard-db")
+"""ORM calls from Trio; no thread starts until the first call."""
 
 
 def current_database_pool() -> WorkerPool:
@@ -57,17 +56,10 @@ def current_database_pool() -> WorkerPool:
     Its size is ``CALLBOARD["DATABASE_THREAD_LIMIT"]``, followed when the
     setting changes. Each of its threads keeps its own database connections.
     """
-    global _pool
     size = bridge_config().database_thread_limit
-    pool = _pool
-    if pool is None:
-        with _pool_lock:
-            pool = _pool
-            if pool is None:
-                pool = _pool = WorkerPool(size, name="callboard-db")
-    if pool.size != size:
-        pool.size = size
-    return pool
+    if _pool.size != size:
+        _pool.size = size
+    return _pool
 
 
 def current_database_limiter() -> anyio.CapacityLimiter:
