@@ -34,10 +34,11 @@ from ._offload import Home as Home
 from ._offload import OffloadWrapper as OffloadWrapper
 from ._offload import bind_home as bind_home
 from ._offload import call_at_home as call_at_home
-from ._offload import call_soon_at_home as call_soon_at_home
+from ._offload import call_sync_at_home as call_sync_at_home
 from ._offload import current_home as current_home
 from ._offload import current_offload_pool as current_offload_pool
 from ._offload import current_thread_limiter as current_thread_limiter
+from ._offload import in_trio_task as in_trio_task
 from ._offload import primary_home as primary_home
 from ._offload import run_in_pool as run_in_pool
 from ._offload import run_sync as run_sync
@@ -105,13 +106,14 @@ __all__ = [
     "WorkerPool",
     "bind_home",
     "call_at_home",
-    "call_soon_at_home",
+    "call_sync_at_home",
     "current_home",
     "current_offload_pool",
     "current_registry",
     "current_runtime",
     "current_thread_limiter",
     "handler_name",
+    "in_trio_task",
     "isolated_copy",
     "new_address",
     "non_local_name",

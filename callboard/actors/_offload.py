@@ -1,16 +1,19 @@
 """Offload: running blocking code in worker threads, and calling home from them.
 
-Blocking code (a ``SyncConsumer`` handler, later Django's ORM) runs in a
-worker thread through :func:`run_sync`, bounded by one ``CapacityLimiter``
-per event loop. The worker thread remembers its *home*: the event loop that
-sent it. Async code that must run on that loop — the in-memory layer, a
-consumer's ``send`` — is wrapped with :func:`runs_at_home`: called on the
-home loop it runs directly; called from elsewhere (a worker thread, or the
-private asyncio loop asgiref's ``async_to_sync`` starts in yet another
-thread) it hops home with ``anyio.from_thread.run`` and blocks the caller
-until done. Plain threads the framework did not start (a Django view, a
-management command) reach the process's primary loop, registered by the
-server with :func:`set_primary_home`.
+Blocking code runs in a worker thread through :func:`run_sync`, bounded by
+one ``CapacityLimiter`` per event loop, or, for the framework's hot paths
+under Trio (a ``SyncConsumer`` handler), through :func:`run_in_pool` in the
+process's offload :class:`~callboard.actors.WorkerPool`. The worker thread
+remembers its *home*: the event loop that sent it; :func:`call_at_home` and
+:func:`call_sync_at_home` take it back there. Async code that must run on
+that loop — the in-memory layer, a consumer's ``send`` — is wrapped with
+:func:`runs_at_home`: called on the home loop it runs directly; called
+from elsewhere (a worker thread, or the private asyncio loop asgiref's
+``async_to_sync`` starts in yet another thread) it hops home with
+``anyio.from_thread.run`` and blocks the caller until done. Plain threads
+the framework did not start (a Django view, a management command) reach
+the process's primary loop, registered by the server with
+:func:`set_primary_home` (or :func:`primary_home` for a block).
 
 One hook lets a framework built on top wrap every offloaded call in its
 worker thread: :func:`set_offload_wrapper`. The Django bridge installs one
@@ -18,7 +21,8 @@ that closes stale database connections before and after each call, so a
 ``SyncConsumer`` handler gets the same database hygiene as Channels gives it;
 this module itself stays free of Django.
 
-Not here: database hygiene around offloaded calls (``callboard.django_bridge``).
+Not here: the pool itself (``_pool``), database hygiene around offloaded calls
+(``callboard.django_bridge``).
 """
 
 from __future__ import annotations
@@ -47,10 +51,11 @@ __all__ = [
     "OffloadWrapper",
     "bind_home",
     "call_at_home",
-    "call_soon_at_home",
+    "call_sync_at_home",
     "current_home",
     "current_offload_pool",
     "current_thread_limiter",
+    "in_trio_task",
     "primary_home",
     "run_in_pool",
     "run_sync",
@@ -198,12 +203,8 @@ async def run_sync(
     Cancellation: by default the caller waits for the thread to finish.
     """
     bind_home()
-    wrapper = _wrapper
-    if wrapper is not None:
-        function, args = functools.partial(wrapper, functools.partial(function, *args)), ()
     return await anyio.to_thread.run_sync(
-        function,
-        *args,
+        _wrapped(function, args),
         limiter=limiter if limiter is not None else current_thread_limiter(),
         abandon_on_cancel=abandon_on_cancel,
     )
@@ -244,23 +245,29 @@ async def run_in_pool(function: Callable[..., T], *args: object) -> T:
 
     Cancellation: as :meth:`WorkerPool.run`.
     """
-    if not trio.lowlevel.in_trio_task() or _in_asyncio():
+    if not in_trio_task():
         return await run_sync(function, *args)
     context = contextvars.copy_context()
     bind_home(context)
+    return await current_offload_pool().run(_wrapped(function, args), context=context)
+
+
+def _wrapped(function: Callable[..., T], args: tuple[object, ...]) -> Callable[[], T]:
+    """``function(*args)`` as one call, through the offload wrapper if one is set."""
     call: Callable[[], T] = functools.partial(function, *args)
     wrapper = _wrapper
-    if wrapper is not None:
-        call = functools.partial(wrapper, call)
-    return await current_offload_pool().run(call, context=context)
+    return call if wrapper is None else functools.partial(wrapper, call)
 
 
-def _in_asyncio() -> bool:
+def in_trio_task() -> bool:
+    """Whether the caller is a Trio task on its loop's thread (and not asyncio inside one)."""
+    if not trio.lowlevel.in_trio_task():
+        return False
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return False
-    return True
+        return True
+    return False
 
 
 def call_at_home(function: Callable[..., Coroutine[Any, Any, T]], *args: object) -> T:
@@ -276,7 +283,7 @@ def call_at_home(function: Callable[..., Coroutine[Any, Any, T]], *args: object)
     return anyio.from_thread.run(function, *args, token=home.token)
 
 
-def call_soon_at_home(function: Callable[..., T], *args: object) -> T:
+def call_sync_at_home(function: Callable[..., T], *args: object) -> T:
     """From a worker thread, run the sync ``function(*args)`` on the home loop and return it."""
     home = current_home()
     if home is None:

@@ -30,7 +30,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
 
 import anyio
-import anyio.from_thread
 import attrs
 
 from callboard._asgi import ASGIApp, Receive, Scope, Send
@@ -39,7 +38,7 @@ from callboard.actors import (
     Actor,
     Overflowed,
     call_at_home,
-    call_soon_at_home,
+    call_sync_at_home,
     current_runtime,
     run_in_pool,
 )
@@ -462,7 +461,7 @@ class SyncConsumer(AsyncConsumer):
         As :meth:`AsyncConsumer.spawn`; callable from a handler thread.
         """
         if self._loop_thread is not None and threading.get_ident() != self._loop_thread:
-            call_soon_at_home(AsyncConsumer.spawn, self, function, *args)
+            call_sync_at_home(AsyncConsumer.spawn, self, function, *args)
         else:
             AsyncConsumer.spawn(self, function, *args)
 

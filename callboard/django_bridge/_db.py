@@ -27,11 +27,11 @@ import anyio
 from anyio.lowlevel import RunVar
 from asgiref.sync import SyncToAsync, iscoroutinefunction, markcoroutinefunction
 
-from callboard.actors import WorkerPool
+from callboard.actors import WorkerPool, in_trio_task
 
 from ._config import DEFAULT_DATABASE_THREAD_LIMIT, bridge_config
 from ._connections import Hygiene, run_with_hygiene
-from ._trio_sync import call_sync_to_async, in_trio_task, restore_context, run_in_thread
+from ._trio_sync import call_sync_to_async, restore_context, run_in_thread
 
 __all__ = [
     "DatabaseSyncToAsync",
@@ -104,15 +104,15 @@ async def database_run_sync(function: Callable[..., R], *args: Any, **kwargs: An
     interrupted); the result is then discarded.
     """
     context = contextvars.copy_context()
-    trio = in_trio_task()
+    on_trio = in_trio_task()
     try:
         return await run_in_thread(
             functools.partial(function, *args, **kwargs),
             context=context,
             executor=None,
-            limiter=None if trio else current_database_limiter(),
+            limiter=None if on_trio else current_database_limiter(),
             hygiene=Hygiene.FULL,
-            pool=current_database_pool() if trio else None,
+            pool=current_database_pool() if on_trio else None,
         )
     finally:
         restore_context(context)
@@ -151,7 +151,7 @@ class DatabaseSyncToAsync(Generic[P, R]):
         if in_trio_task():
             wrapper: SyncToAsync[..., R] = SyncToAsync(self.func, thread_sensitive=True)
             result: R = await call_sync_to_async(
-                wrapper, args, kwargs, limiter=current_database_limiter(), hygiene=Hygiene.FULL
+                wrapper, args, kwargs, pool=current_database_pool(), hygiene=Hygiene.FULL
             )
             return result
         hygienic = functools.partial(_with_full_hygiene, self.func)

@@ -51,11 +51,12 @@ from django.http import FileResponse, HttpResponseBase
 from django.urls import set_script_prefix
 
 from callboard._asgi import Message, Receive, Scope, Send
+from callboard.actors import in_trio_task
 
 from ._body import BODY_BUFFER_CHUNKS, open_body
 from ._config import bridge_config
 from ._connections import Hygiene
-from ._trio_sync import in_trio_task, run_in_thread
+from ._trio_sync import run_in_thread
 
 __all__ = [
     "CHUNK_SIZE",

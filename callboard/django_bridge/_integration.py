@@ -44,11 +44,11 @@ import attrs
 import trio
 from asgiref import sync as asgiref_sync
 
-from callboard.actors import OffloadWrapper, set_offload_wrapper
+from callboard.actors import OffloadWrapper, in_trio_task, set_offload_wrapper
 
 from ._connections import offload_wrapper
-from ._db import current_database_limiter, current_database_pool
-from ._trio_sync import call_sync_to_async, in_trio_task
+from ._db import current_database_pool
+from ._trio_sync import call_sync_to_async
 
 __all__ = ["install_trio_support", "trio_support_installed", "uninstall_trio_support"]
 
@@ -181,13 +181,7 @@ def install_trio_support() -> None:
     @functools.wraps(original_s2a)
     async def sync_to_async_call(self: Any, *args: Any, **kwargs: Any) -> Any:
         if in_trio_task():
-            return await call_sync_to_async(
-                self,
-                args,
-                kwargs,
-                limiter=current_database_limiter(),
-                pool=current_database_pool(),
-            )
+            return await call_sync_to_async(self, args, kwargs, pool=current_database_pool())
         return await original_s2a(self, *args, **kwargs)
 
     @functools.wraps(original_a2s)

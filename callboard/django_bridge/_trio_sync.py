@@ -27,7 +27,6 @@ Not here: installing the route (``_integration``), connection hygiene (``_connec
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import functools
@@ -46,7 +45,6 @@ from ._errors import ThreadReentryError
 
 __all__ = [
     "call_sync_to_async",
-    "in_trio_task",
     "restore_context",
     "run_in_thread",
     "wait_for_future",
@@ -58,17 +56,6 @@ _running_on: contextvars.ContextVar[Executor | None] = contextvars.ContextVar(
     "callboard_running_on_executor", default=None
 )
 """The single-thread executor whose thread runs the current sync call (in its context only)."""
-
-
-def in_trio_task() -> bool:
-    """Whether the caller runs in a Trio task on the loop's thread (and no asyncio loop)."""
-    if not trio.lowlevel.in_trio_task():
-        return False
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return True
-    return False
 
 
 def restore_context(context: contextvars.Context) -> None:
@@ -203,9 +190,8 @@ async def call_sync_to_async(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     *,
-    limiter: anyio.CapacityLimiter,
+    pool: WorkerPool,
     hygiene: Hygiene | None = None,
-    pool: WorkerPool | None = None,
 ) -> Any:
     """Run a ``SyncToAsync`` call under Trio (what its ``__call__`` does under asyncio).
 
@@ -213,10 +199,9 @@ async def call_sync_to_async(
         wrapper: the ``SyncToAsync`` instance (``sync_to_async(f)``).
         args: positional arguments for its function.
         kwargs: keyword arguments for its function.
-        limiter: bounds ``thread_sensitive=False`` calls when there is no ``pool``.
+        pool: runs ``thread_sensitive=False`` calls that have no executor.
         hygiene: override the database hygiene on the shared threads (a
             caller's own thread keeps ``NONE``).
-        pool: runs ``thread_sensitive=False`` calls without an executor.
 
     Returns:
         What the function returned.
@@ -245,7 +230,7 @@ async def call_sync_to_async(
             functools.partial(function, *args, **kwargs),
             context=context,
             executor=executor,
-            limiter=limiter,
+            limiter=None,
             hygiene=level,
             owner=owner,
             pool=pool,

@@ -180,11 +180,6 @@ class LiveServerThread:
 
     async def _serve(self, *, task_status: TaskStatus[tuple[LiveServer, anyio.Event]]) -> None:
         """The server's task on the portal's loop: serve until ``stopping`` is set."""
-        await self._serve_until_stopped(task_status)
-
-    async def _serve_until_stopped(
-        self, task_status: TaskStatus[tuple[LiveServer, anyio.Event]]
-    ) -> None:
         stopping = anyio.Event()
         with trio.CancelScope(deadline=trio.current_time() + self.start_timeout) as starting:
             async with open_live_server(

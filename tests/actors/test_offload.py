@@ -16,7 +16,7 @@ from callboard.actors import (
     _offload,
     bind_home,
     call_at_home,
-    call_soon_at_home,
+    call_sync_at_home,
     current_home,
     current_offload_pool,
     primary_home,
@@ -107,7 +107,7 @@ async def test_run_in_pool_runs_wrapped_and_can_call_home() -> None:
 
     def handler(value: int) -> tuple[int, int, int]:
         at_home = call_at_home(where_am_i)
-        soon = call_soon_at_home(threading.get_ident)
+        soon = call_sync_at_home(threading.get_ident)
         return value * 2, at_home, soon
 
     previous = set_offload_wrapper(wrapper)

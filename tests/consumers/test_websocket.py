@@ -19,7 +19,7 @@ import trio.testing
 from asgiref.sync import async_to_sync
 from django.urls import path
 
-from callboard.actors import call_soon_at_home, current_registry, current_runtime
+from callboard.actors import call_sync_at_home, current_registry, current_runtime
 from callboard.consumers import (
     AsyncJsonWebsocketConsumer,
     AsyncWebsocketConsumer,
@@ -237,7 +237,7 @@ class SyncGrouped(WebsocketConsumer):
 
     def _groups_now(self) -> frozenset[str]:
         """The registry belongs to the event loop: ask it from the handler thread."""
-        return call_soon_at_home(lambda: current_registry().groups_of(self.channel_name))
+        return call_sync_at_home(lambda: current_registry().groups_of(self.channel_name))
 
     def news_item(self, event: dict[str, Any]) -> None:
         self.send(text_data=event["text"])
