@@ -74,43 +74,41 @@ def _path(*keys: str) -> Getter:
 
 _NOISE = Column("other load on server core %", _path("cpu", "other_on_server_core_pct"), False)
 
-COLUMNS: dict[str, list[Column]] = {
-    "echo": [
-        Column("msgs/s", _path("throughput_msgs_s")),
+_LOAD = [
+    Column("server CPU %", _path("cpu", "server_cpu_pct")),
+    Column("client CPU %", _path("cpu", "client_cpu_pct"), False),
+    _NOISE,
+]
+
+
+def _round_trips(headline: str) -> list[Column]:
+    """The closed-loop WebSocket columns (echo, ORM): ``headline`` per second, round trips, load."""
+    return [
+        Column(headline, _path("throughput_msgs_s")),
         Column("RTT p50 ms", _path("rtt_ms", "p50"), False),
         Column("RTT p99 ms", _path("rtt_ms", "p99"), False),
         Column("lost", _path("lost"), False, integer=True),
-        Column("server CPU %", _path("cpu", "server_cpu_pct")),
-        Column("client CPU %", _path("cpu", "client_cpu_pct"), False),
-        _NOISE,
-    ],
+        *_LOAD,
+    ]
+
+
+COLUMNS: dict[str, list[Column]] = {
+    "echo": _round_trips("msgs/s"),
     "fanout": [
         Column("deliveries/s", _path("deliveries_per_s")),
         Column("latency p50 ms", _path("latency_ms", "p50"), False),
         Column("latency p99 ms", _path("latency_ms", "p99"), False),
         Column("lost", _path("lost"), False, integer=True),
-        Column("server CPU %", _path("cpu", "server_cpu_pct")),
-        Column("client CPU %", _path("cpu", "client_cpu_pct"), False),
-        _NOISE,
+        *_LOAD,
     ],
-    "orm": [
-        Column("reads/s", _path("throughput_msgs_s")),
-        Column("RTT p50 ms", _path("rtt_ms", "p50"), False),
-        Column("RTT p99 ms", _path("rtt_ms", "p99"), False),
-        Column("lost", _path("lost"), False, integer=True),
-        Column("server CPU %", _path("cpu", "server_cpu_pct")),
-        Column("client CPU %", _path("cpu", "client_cpu_pct"), False),
-        _NOISE,
-    ],
+    "orm": _round_trips("reads/s"),
     "http": [
         Column("requests/s", _path("throughput_rps")),
         Column("latency p50 ms", _path("latency_ms", "p50"), False),
         Column("latency p99 ms", _path("latency_ms", "p99"), False),
         Column("non-200", _path("non_200"), False, integer=True),
         Column("errors", _path("errors"), False, integer=True),
-        Column("server CPU %", _path("cpu", "server_cpu_pct")),
-        Column("client CPU %", _path("cpu", "client_cpu_pct"), False),
-        _NOISE,
+        *_LOAD,
     ],
     "idle": [
         Column("KiB/conn", _path("rss_per_conn_kib"), False),
